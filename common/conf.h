@@ -1,0 +1,95 @@
+/*
+ * conf.h — the Parley configuration (one libconfig file shared by all
+ * daemons, see docs/contract.md) loaded into plain structs with every
+ * default filled in.  Validation errors name file:line.
+ *
+ * conf_load(NULL, ...) gives the built-in default (conf->builtin = 1).
+ * Owns every string it holds; conf_free releases them.
+ */
+#ifndef PARLEY_CONF_H
+#define PARLEY_CONF_H
+
+#include <stddef.h>
+
+#define CONF_DEFAULT_PATH "/etc/parley/parley.conf"
+
+enum conf_transport { CONF_UDP, CONF_TCP };
+
+struct conf_listen {
+	enum conf_transport	 transport;
+	char			*host;	/* literal address, no brackets */
+	int			 port;
+};
+
+struct conf_user {
+	char	*name;
+	char	*password;	/* either password ... */
+	char	*ha1;		/* ... or MD5(name:realm:password), hex */
+	char	*display;
+	char	*media;		/* "relay", "p2p" or NULL = media.mode */
+};
+
+struct conf_reason {
+	int	 code;
+	char	*text;
+};
+
+struct parley_conf {
+	char			*path;		/* NULL for the built-in default */
+	int			 builtin;
+
+	/* sip */
+	struct conf_listen	*listen;
+	size_t			 nlisten;
+	char			*domain;	/* also the digest realm */
+	int			 auth;
+	int			 no_answer_timeout;	/* s */
+	int			 min_expires, max_expires, default_expires;
+	int			 nonce_ttl;	/* s */
+	struct conf_reason	*reasons;
+	size_t			 nreasons;
+
+	struct conf_user	*users;
+	size_t			 nusers;
+
+	/* rooms */
+	char			**room_numbers;
+	size_t			 nroom_numbers;
+	int			 max_participants, max_rooms;
+
+	/* media */
+	char			*media_mode;
+	int			 rtp_port_min, rtp_port_max;
+	char			**codecs;
+	size_t			 ncodecs;
+	int			 rtp_timeout;
+
+	/* recording */
+	char			*rec_dir;
+	int			 rec_calls, rec_rooms, rec_legs, rec_mix;
+
+	/* journal */
+	char			*journal_path;
+	int			 journal_json;
+
+	/* control */
+	char			*ctl_sipctl, *ctl_media, *ctl_recorder;
+
+	/* log */
+	int			 log_level;	/* enum log_level */
+};
+
+/*
+ * Loads path (NULL: the built-in default).  On error returns EINVAL (or an
+ * errno value) and writes "file:line: what" into err.
+ */
+int	 conf_load(const char *path, struct parley_conf **out, char *err, size_t errlen);
+void	 conf_free(struct parley_conf *c);
+
+const struct conf_user	*conf_user_find(const struct parley_conf *c, const char *name);
+const char		*conf_reason_phrase(const struct parley_conf *c, int code);
+
+/* "udp:1.2.3.4:5060", "tcp:[::1]:5060" → fields; 0 or EINVAL */
+int	 conf_parse_listen(const char *s, struct conf_listen *out);
+
+#endif

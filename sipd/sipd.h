@@ -1,0 +1,361 @@
+/*
+ * sipd.h — the private header of sipd: its context struct and the
+ * prototypes of every sipd file, grouped by file.
+ *
+ * The SIP core is layered:
+ *   transport.c  sockets (UDP, TCP), framing, sending          tp_*
+ *   msg.c        libosip2 glue: parse, build responses, headers msg_*
+ *   txn.c        RFC 3261 transactions (retransmission, timers) txn_*
+ *   auth.c       digest authentication, nonces, users          auth_*
+ *   reg.c        registrar and location table                  reg_*
+ *   proxy.c      request routing: local users, forking, CANCEL proxy_*
+ *   call.c       dialog state of 1:1 calls, hangup, journal     call_*
+ *   journal.c    the call journal writer                        journal_*
+ *   ctl.c        the admin control socket (ZeroMQ) for sipctl   ctl_*
+ *   main.c       options, config, logging, sockets, the loop
+ */
+#ifndef PARLEY_SIPD_H
+#define PARLEY_SIPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <osipparser2/osip_parser.h>
+
+#include "common/conf.h"
+#include "common/loop.h"
+
+#define SIPD_T1		500	/* ms, RFC 3261 timer values */
+#define SIPD_T2		4000
+#define SIPD_T4		5000
+#define SIPD_UDP_MAX	1300	/* requests larger than this go over TCP (RFC 3261 18.1.1) */
+#define SIPD_MSG_MAX	65535	/* largest message accepted on any transport */
+
+struct sipd;
+struct txn;
+struct call;
+
+/* ---------------------------------------------------------------- transport.c */
+
+enum tp_proto { TP_UDP = 0, TP_TCP = 1 };
+
+struct tp_addr {
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+};
+
+/*
+ * Where a message came from (or goes to) and how to reach it again.
+ * For UDP, sock is the listening socket index; for TCP, conn_id names
+ * the connection (0: none yet, connect to peer).  local is the address
+ * the message arrived at, used for our Via, Record-Route and Contact.
+ */
+struct tp_source {
+	enum tp_proto	proto;
+	struct tp_addr	peer;
+	struct tp_addr	local;
+	int		sock;		/* UDP: index into the UDP sockets */
+	uint64_t	conn_id;	/* TCP */
+};
+
+int	 tp_open(struct sipd *sd);	/* binds every sip.listen address */
+void	 tp_close(struct sipd *sd);
+/*
+ * Sends a whole message to dst.  UDP: from the socket dst->sock (or one
+ * of the right family).  TCP: over conn_id if it is alive, else over any
+ * live connection to dst->peer, else over a new connection.  Returns 0 or
+ * an errno value; never blocks.
+ */
+int	 tp_send(struct sipd *sd, const struct tp_source *dst, const char *buf, size_t len);
+/* Fills dst to reach host:port with proto; 0 or an errno value (numeric hosts only). */
+int	 tp_resolve(struct sipd *sd, const char *host, int port, enum tp_proto proto,
+	    struct tp_source *dst);
+/* "1.2.3.4" / "::1" and port of an address; buf at least 64 bytes */
+const char *tp_addr_host(const struct tp_addr *a, char *buf, size_t len);
+int	 tp_addr_port(const struct tp_addr *a);
+/* "udp:1.2.3.4:5060" for logs, the journal and sipctl */
+const char *tp_source_str(const struct tp_source *s, char *buf, size_t len);
+int	 tp_addr_equal(const struct tp_addr *a, const struct tp_addr *b);
+/* Is host:port one of our own SIP addresses? (port 0 = the default 5060) */
+int	 tp_is_local(struct sipd *sd, const char *host, int port);
+size_t	 tp_tcp_connections(struct sipd *sd);
+
+/* ---------------------------------------------------------------- msg.c */
+
+/*
+ * Entry point of every message transport.c has framed: parses it, answers
+ * 400 (with a reason) where a response can be routed, and hands good
+ * messages to the transaction layer.  Never fails.
+ */
+void	 msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_source *src);
+
+/* A response to req with status; reason NULL = configured or standard phrase. */
+osip_message_t *msg_make_response(struct sipd *sd, const osip_message_t *req, int status,
+	    const char *reason);
+/* The reason phrase to use for status: sip.reason_phrases, else the RFC one. */
+const char *msg_reason(struct sipd *sd, int status, const char *fallback);
+/* Serializes m into a malloc'd buffer; 0 or an errno value. */
+int	 msg_to_str(osip_message_t *m, char **buf, size_t *len);
+/* Value of the first header named name (case-insensitive), or NULL. */
+const char *msg_header(const osip_message_t *m, const char *name);
+const char *msg_from_tag(const osip_message_t *m);
+const char *msg_to_tag(const osip_message_t *m);
+/* "sip:user@host" of From / To, malloc'd */
+char	*msg_uri_str(const osip_uri_t *u);
+int	 msg_cseq_num(const osip_message_t *m);
+/* A fresh random token (tags, branches, nonces' salt) into buf, hex. */
+void	 msg_random_token(char *buf, size_t len);
+/* Counters for sipctl status */
+struct msg_stats {
+	uint64_t	rx, tx, bad, dropped;
+};
+
+/* ---------------------------------------------------------------- txn.c */
+
+enum txn_state {
+	TXN_TRYING = 0, TXN_PROCEEDING, TXN_COMPLETED, TXN_ACCEPTED,
+	TXN_CONFIRMED, TXN_TERMINATED
+};
+
+/*
+ * A client transaction reports each response to its TU with this; a timeout
+ * or transport error arrives as resp == NULL with status 408 or 503.  After
+ * a final response the TU is not called again (2xx retransmissions and the
+ * 2xx of other forks go to proxy_stray_response).
+ */
+typedef void (*txn_response_cb)(struct sipd *sd, struct txn *ct, osip_message_t *resp,
+	    int status, void *arg);
+
+struct txn {
+	int			 server;	/* 1 server, 0 client */
+	int			 invite;
+	enum txn_state		 state;
+	char			*key;
+	struct tp_source	 peer;		/* server: the sender; client: the next hop */
+	osip_message_t		*req;		/* server: as received; client: as sent */
+	char			*out;		/* last response (server) or the request (client) */
+	size_t			 outlen;
+	int			 status;	/* last response status */
+	uint64_t		 retx_ms;
+	struct loop_timer	 t_retx, t_end;
+	/* the transaction user (proxy.c, reg.c): cleared once final */
+	txn_response_cb		 on_response;
+	void			*tu;
+	struct txn		*hnext;
+	struct sipd		*sd;
+	struct txn		*cancel;	/* client INVITE: the CANCEL we sent */
+};
+
+int	 txn_init(struct sipd *sd);
+void	 txn_shutdown(struct sipd *sd);
+size_t	 txn_count(struct sipd *sd);
+/*
+ * Called by msg.c for each parsed request: matches it to a server
+ * transaction (retransmissions are answered from there, ACKs for non-2xx
+ * absorbed) or creates one and passes it to proxy_request().  Takes m.
+ */
+void	 txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src);
+/* The same for responses: to their client transaction, else stray. Takes m. */
+void	 txn_response(struct sipd *sd, osip_message_t *m, const struct tp_source *src);
+/* Sends resp (taken) on server transaction st and stores it for retransmission. */
+void	 txn_reply(struct sipd *sd, struct txn *st, osip_message_t *resp);
+/* Shortcut: a response with status/reason (NULL = default) and nothing else. */
+void	 txn_reply_status(struct sipd *sd, struct txn *st, int status, const char *reason);
+/*
+ * Sends req (taken; its top Via must be ours, see txn_add_via) to dst as a
+ * new client transaction.  Returns the transaction, or NULL if it could
+ * not be sent (then cb has not been called and req is freed).
+ */
+struct txn *txn_client(struct sipd *sd, osip_message_t *req, const struct tp_source *dst,
+	    txn_response_cb cb, void *tu);
+/* Pushes our Via (fresh branch) onto req for the hop to dst. */
+void	 txn_add_via(struct sipd *sd, osip_message_t *req, const struct tp_source *dst);
+/* CANCELs a pending client INVITE (waits for a provisional if none yet). */
+void	 txn_cancel(struct sipd *sd, struct txn *ct);
+/* The TU goes away: no more callbacks from ct. */
+void	 txn_detach(struct txn *ct);
+
+/* ---------------------------------------------------------------- auth.c */
+
+enum auth_result {
+	AUTH_OK = 0,		/* credentials good */
+	AUTH_CHALLENGE,		/* none, or a stale nonce: answer 401/407 */
+	AUTH_FORBIDDEN,		/* wrong password, unknown user, replay: 403 */
+	AUTH_BAD		/* malformed credentials: 400 */
+};
+
+int	 auth_init(struct sipd *sd);	/* user table from conf, nonce secret */
+void	 auth_shutdown(struct sipd *sd);
+/*
+ * Checks the Authorization (REGISTER, proxy = 0) or Proxy-Authorization
+ * (proxy = 1) of req for user.  On AUTH_FORBIDDEN/AUTH_BAD *why says why.
+ */
+enum auth_result auth_check(struct sipd *sd, const osip_message_t *req, const char *user,
+	    int proxy, const char **why);
+/* Adds a WWW-/Proxy-Authenticate challenge to resp (stale = 1 after an old nonce). */
+void	 auth_challenge(struct sipd *sd, osip_message_t *resp, int proxy, int stale);
+/* Did the last auth_check of this request fail only because the nonce was stale? */
+int	 auth_last_stale(struct sipd *sd);
+int	 auth_user_exists(struct sipd *sd, const char *user);
+/* helpers, exposed for the unit tests */
+void	 auth_md5_hex(const char *in, size_t len, char out[33]);
+void	 auth_digest_response(const char *ha1, const char *nonce, const char *nc,
+	    const char *cnonce, const char *qop, const char *method, const char *uri,
+	    char out[33]);
+/* A nonce valid for sip.nonce_ttl seconds from now; buf >= 64 bytes. */
+void	 auth_nonce_make(struct sipd *sd, char *buf, size_t len);
+/* 0 good, ESTALE expired, EINVAL not ours */
+int	 auth_nonce_check(struct sipd *sd, const char *nonce);
+
+/* ---------------------------------------------------------------- reg.c */
+
+struct reg_binding {
+	char			*user;
+	char			*contact;	/* the Contact URI as registered */
+	char			*call_id;
+	int			 cseq;
+	struct tp_source	 src;		/* where it registered from (NAT) */
+	uint64_t		 expires_at;	/* monotonic ms */
+	struct loop_timer	 t_expire;
+	struct reg_binding	*next;		/* next binding of the same user */
+	struct reg_user		*owner;
+};
+
+int	 reg_init(struct sipd *sd);
+void	 reg_shutdown(struct sipd *sd);
+/* Handles REGISTER on server transaction st (auth, bindings, 200/4xx). */
+void	 reg_request(struct sipd *sd, struct txn *st, osip_message_t *req);
+/* The bindings of user, or NULL. */
+struct reg_binding *reg_lookup(struct sipd *sd, const char *user);
+/* A binding whose contact URI is uri, any user (routing in-dialog requests). */
+struct reg_binding *reg_find_contact(struct sipd *sd, const char *uri);
+typedef void (*reg_visit_cb)(const struct reg_binding *b, void *arg);
+void	 reg_foreach(struct sipd *sd, reg_visit_cb cb, void *arg);
+size_t	 reg_count(struct sipd *sd);
+
+/* ---------------------------------------------------------------- proxy.c */
+
+/* A new request on server transaction st (st is NULL for ACK). Takes nothing. */
+void	 proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req,
+	    const struct tp_source *src);
+/* A response that matches no live client transaction: forward by Via. */
+void	 proxy_stray_response(struct sipd *sd, osip_message_t *resp);
+/* CANCEL matched to INVITE server transaction ist (already answered 200). */
+void	 proxy_cancel(struct sipd *sd, struct txn *ist);
+int	 proxy_init(struct sipd *sd);
+void	 proxy_shutdown(struct sipd *sd);
+
+/* ---------------------------------------------------------------- call.c */
+
+enum call_state { CALL_TRYING = 0, CALL_RINGING, CALL_ANSWERED, CALL_ENDED };
+
+/* One side of a 1:1 call, as seen by sipd. */
+struct call_leg {
+	char			*uri;		/* From (caller) or To (callee) URI */
+	char			*tag;
+	char			*contact;	/* its Contact URI: the remote target */
+	struct tp_source	 src;		/* where its messages come from */
+	int			 cseq;		/* highest CSeq it sent in the dialog */
+	int			 cseq_known;
+};
+
+struct call {
+	char			*call_id;
+	enum call_state		 state;
+	struct call_leg		 caller, callee;
+	char			*media;		/* "relay" or "p2p" */
+	time_t			 start_wall;	/* for sipctl */
+	uint64_t		 start_ms, answer_ms;	/* monotonic */
+	struct call		*hnext;
+	struct call		*lnext, *lprev;	/* list in start order, for sipctl */
+};
+
+int	 call_init(struct sipd *sd);
+void	 call_shutdown(struct sipd *sd);
+/* An INVITE was accepted for routing: call-start.  Returns the call. */
+struct call *call_start(struct sipd *sd, const osip_message_t *invite,
+	    const struct tp_source *src, const char *media);
+struct call *call_find(struct sipd *sd, const char *call_id);
+/* A response of the callee to the initial INVITE passes through sipd. */
+void	 call_invite_response(struct sipd *sd, struct call *c, const osip_message_t *resp,
+	    const struct tp_source *src);
+/* The INVITE transaction ended unanswered with status: journal, free. */
+void	 call_unanswered(struct sipd *sd, struct call *c, int status, int cancelled);
+/* An in-dialog request passes through; returns the leg it goes to (or NULL). */
+struct call_leg *call_in_dialog(struct sipd *sd, struct call *c, const osip_message_t *req,
+	    const struct tp_source *src);
+/* A REFER was accepted (2xx) in call c. */
+void	 call_transfer(struct sipd *sd, struct call *c, const char *target);
+/* Ends the call: who is "caller", "callee", "timeout" or "admin". */
+void	 call_end(struct sipd *sd, struct call *c, const char *who);
+/* sipctl call hangup: BYE to both legs; 0 or ENOENT. */
+int	 call_hangup(struct sipd *sd, const char *call_id);
+typedef void (*call_visit_cb)(const struct call *c, void *arg);
+void	 call_foreach(struct sipd *sd, call_visit_cb cb, void *arg);
+size_t	 call_count(struct sipd *sd);
+const char *call_state_name(enum call_state s);
+
+/* ---------------------------------------------------------------- journal.c */
+
+struct journal;
+
+/*
+ * Opens (creates, appends to) the journal at path; json = 1 writes one JSON
+ * object per line.  The parent directory is created if missing.
+ */
+int	 journal_open(struct journal **jp, const char *path, int json);
+/* Reopens the same path (SIGHUP, after logrotate moved the file). */
+int	 journal_reopen(struct journal *j);
+void	 journal_close(struct journal *j);
+/*
+ * Appends one line: the UTC timestamp, event, then key/value string pairs
+ * ending with NULL.  A pair whose value is NULL is left out.  One write(2)
+ * per line, so a reader never sees half a line.
+ */
+void	 journal_write(struct journal *j, const char *event, ...)
+	    __attribute__((sentinel));
+/* Formats one line into buf (no I/O; for the unit tests); returns its length. */
+size_t	 journal_format(char *buf, size_t len, int json, const struct timespec *ts,
+	    const char *event, const char *const *kv, size_t nkv);
+
+/* ---------------------------------------------------------------- ctl.c */
+
+int	 ctl_open(struct sipd *sd);	/* binds control.sipctl */
+void	 ctl_close(struct sipd *sd);
+
+/* ---------------------------------------------------------------- main.c / sipd */
+
+struct tp;
+struct txn_table;
+struct reg_table;
+struct auth;
+struct call_table;
+struct proxy;
+struct ctl;
+
+struct sipd {
+	struct parley_conf	*conf;
+	char			*conf_path;	/* NULL: built-in default */
+	struct loop		*loop;
+	struct journal		*journal;
+	struct tp		*tp;
+	struct txn_table	*txns;
+	struct auth		*auth;
+	struct reg_table	*reg;
+	struct proxy		*proxy;
+	struct call_table	*calls;
+	struct ctl		*ctl;
+	void			*zmq;		/* ZeroMQ context */
+	struct msg_stats	 stats;
+	time_t			 started;	/* wall clock, for sipctl status */
+	uint64_t		 started_ms;
+	const char		*server_name;	/* "Parley/0.1.0" */
+	int			 stopping;
+};
+
+/* Graceful shutdown: end calls with BYE, then stop the loop. */
+void	 sipd_shutdown(struct sipd *sd);
+
+#endif

@@ -78,7 +78,7 @@ int	 tp_addr_port(const struct tp_addr *a);
 /* "udp:1.2.3.4:5060" for logs, the journal and sipctl */
 const char *tp_source_str(const struct tp_source *s, char *buf, size_t len);
 int	 tp_addr_equal(const struct tp_addr *a, const struct tp_addr *b);
-/* Is host:port one of our own SIP addresses? (port 0 = the default 5060) */
+/* Is host:port one of our own SIP addresses (or our domain)? port 0: any of ours */
 int	 tp_is_local(struct sipd *sd, const char *host, int port);
 size_t	 tp_tcp_connections(struct sipd *sd);
 
@@ -281,8 +281,13 @@ struct call *call_find(struct sipd *sd, const char *call_id);
 /* A response of the callee to the initial INVITE passes through sipd. */
 void	 call_invite_response(struct sipd *sd, struct call *c, const osip_message_t *resp,
 	    const struct tp_source *src);
+enum call_outcome {
+	CALL_OUT_REJECTED = 0,	/* a final response from the callee (or none) */
+	CALL_OUT_CANCEL,	/* the caller CANCELled */
+	CALL_OUT_NOANSWER	/* sip.no_answer_timeout ran out */
+};
 /* The INVITE transaction ended unanswered with status: journal, free. */
-void	 call_unanswered(struct sipd *sd, struct call *c, int status, int cancelled);
+void	 call_unanswered(struct sipd *sd, struct call *c, int status, enum call_outcome how);
 /* An in-dialog request passes through; returns the leg it goes to (or NULL). */
 struct call_leg *call_in_dialog(struct sipd *sd, struct call *c, const osip_message_t *req,
 	    const struct tp_source *src);

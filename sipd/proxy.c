@@ -1,0 +1,867 @@
+/*
+ * proxy.c — how sipd routes a request (RFC 3261 section 16): the
+ * transaction-stateful proxy core.
+ *
+ * For each new request it checks Max-Forwards (483) and loops (482), pops
+ * its own Route entries, and then:
+ *   - in-dialog requests (To tag) go to the other party of the call they
+ *     belong to, at the address that party's messages come from (NAT);
+ *   - REGISTER goes to the registrar; OPTIONS to sipd itself is answered;
+ *   - an out-of-dialog INVITE or MESSAGE to a local user is authenticated
+ *     (407) and forked to every registered contact of the callee in
+ *     parallel: provisional responses go up, the first 2xx wins and the
+ *     other branches are CANCELled, else the best final response goes up
+ *     when every branch has answered (16.7);  sip.no_answer_timeout ends
+ *     an unanswered INVITE with 408 and CANCELs the branches.
+ * ACKs for 2xx and stray 2xx retransmissions are forwarded statelessly.
+ *
+ * A proxy context (struct pctx) lives from the request until its server
+ * transaction has a final response and every branch has ended.  It does
+ * not own the call record (call.c); it refers to it by Call-ID.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <osipparser2/osip_port.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "sipd.h"
+
+#define PROXY_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY, MESSAGE, PRACK"
+
+struct pctx;
+
+struct pbranch {
+	struct pctx		*ctx;
+	struct txn		*ct;		/* NULL once final */
+	struct tp_source	 dst;
+};
+
+struct pctx {
+	struct sipd		*sd;
+	struct txn		*st;		/* NULL once a final went up */
+	struct pbranch		*br;
+	int			 nbr, npending;
+	int			 best_status;	/* 0: none yet */
+	osip_message_t		*best;		/* NULL with a synthetic status */
+	int			 initial_invite;
+	int			 cancelled, noanswer, answered;
+	char			*method;
+	char			*call_id;
+	char			*refer_to;
+	struct loop_timer	 t_noanswer;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+proxy_uri_port(const osip_uri_t *u)
+{
+	return u->port != NULL ? atoi(u->port) : 0;
+}
+
+static int
+proxy_uri_is_local(struct sipd *sd, const osip_uri_t *u)
+{
+	return u != NULL && u->host != NULL && tp_is_local(sd, u->host, proxy_uri_port(u));
+}
+
+static enum tp_proto
+proxy_uri_proto(const osip_uri_t *u)
+{
+	osip_uri_param_t *p = NULL;
+
+	if (osip_uri_uparam_get_byname((osip_uri_t *)u, "transport", &p) == 0 && p != NULL &&
+	    p->gvalue != NULL && strcasecmp(p->gvalue, "tcp") == 0)
+		return TP_TCP;
+	return TP_UDP;
+}
+
+/* The hash that marks our branches, to recognise a request coming back (482). */
+static void
+proxy_loop_tag(const osip_message_t *m, char out[17])
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[5];
+	char *ruri = NULL;
+	size_t i;
+
+	osip_uri_to_str(m->req_uri, &ruri);
+	parts[0] = ruri ? ruri : "";
+	parts[1] = m->call_id->number;
+	parts[2] = m->cseq->number;
+	parts[3] = msg_from_tag(m) ? msg_from_tag(m) : "";
+	parts[4] = msg_to_tag(m) ? msg_to_tag(m) : "";
+	for (i = 0; i < 5; i++) {
+		const char *s;
+
+		for (s = parts[i]; *s; s++) {
+			h ^= (unsigned char)*s;
+			h *= 1099511628211ULL;
+		}
+		h ^= '|';
+		h *= 1099511628211ULL;
+	}
+	osip_free(ruri);
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+static int
+proxy_is_loop(struct sipd *sd, const osip_message_t *m, const char *tag)
+{
+	int pos;
+
+	for (pos = 1; pos < osip_list_size(&m->vias); pos++) {
+		osip_via_t *v = osip_list_get(&m->vias, pos);
+		osip_generic_param_t *br = NULL;
+		const char *dot;
+
+		if (v == NULL || v->host == NULL ||
+		    !tp_is_local(sd, v->host, v->port ? atoi(v->port) : 0))
+			continue;
+		if (osip_via_param_get_byname(v, "branch", &br) != 0 || br == NULL ||
+		    br->gvalue == NULL)
+			continue;
+		if ((dot = strrchr(br->gvalue, '.')) != NULL && strcmp(dot + 1, tag) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Our branch gets ".<loop tag>" appended (see proxy_is_loop). */
+static void
+proxy_add_via(struct sipd *sd, osip_message_t *fwd, const struct tp_source *dst,
+    const char *looptag)
+{
+	osip_via_t *v;
+	osip_generic_param_t *br = NULL;
+
+	txn_add_via(sd, fwd, dst);
+	v = osip_list_get(&fwd->vias, 0);
+	if (looptag != NULL && v != NULL && osip_via_param_get_byname(v, "branch", &br) == 0 &&
+	    br != NULL && br->gvalue != NULL) {
+		char *nb;
+
+		xasprintf(&nb, "%s.%s", br->gvalue, looptag);
+		osip_free(br->gvalue);
+		br->gvalue = osip_strdup(nb);
+		free(nb);
+	}
+}
+
+/* Removes our own entries from the top of the Route set; 1 if there were any. */
+static int
+proxy_pop_routes(struct sipd *sd, osip_message_t *m)
+{
+	int popped = 0;
+
+	while (osip_list_size(&m->routes) > 0) {
+		osip_route_t *r = osip_list_get(&m->routes, 0);
+
+		if (r == NULL || r->url == NULL || !proxy_uri_is_local(sd, r->url))
+			break;
+		osip_list_remove(&m->routes, 0);
+		osip_route_free(r);
+		popped = 1;
+	}
+	return popped;
+}
+
+static void
+proxy_decrement_mf(osip_message_t *m)
+{
+	osip_header_t *h = NULL;
+	char buf[16];
+
+	if (osip_message_header_get_byname(m, "max-forwards", 0, &h) >= 0 && h != NULL &&
+	    h->hvalue != NULL) {
+		int mf = atoi(h->hvalue);
+
+		snprintf(buf, sizeof(buf), "%d", mf > 0 ? mf - 1 : 0);
+		osip_free(h->hvalue);
+		h->hvalue = osip_strdup(buf);
+	} else
+		osip_message_set_header(m, "Max-Forwards", "69");
+}
+
+/* Drops the credentials meant for us (RFC 3261 22.3): they help nobody downstream. */
+static void
+proxy_strip_credentials(osip_message_t *m)
+{
+	while (osip_list_size(&m->proxy_authorizations) > 0) {
+		osip_proxy_authorization_t *a = osip_list_get(&m->proxy_authorizations, 0);
+
+		osip_list_remove(&m->proxy_authorizations, 0);
+		osip_proxy_authorization_free(a);
+	}
+}
+
+static void
+proxy_uri_of_addr(const struct tp_addr *a, enum tp_proto proto, char *buf, size_t len)
+{
+	char h[64];
+
+	tp_addr_host(a, h, sizeof(h));
+	snprintf(buf, len, a->ss.ss_family == AF_INET6 ? "<sip:[%s]:%d;lr%s>" : "<sip:%s:%d;lr%s>",
+	    h, tp_addr_port(a) ? tp_addr_port(a) : 5060, proto == TP_TCP ? ";transport=tcp" : "");
+}
+
+static void
+proxy_push_rr(osip_message_t *m, const char *uri)
+{
+	osip_record_route_t *rr = NULL;
+
+	if (osip_record_route_init(&rr) != 0)
+		return;
+	if (osip_record_route_parse(rr, uri) != 0) {
+		osip_record_route_free(rr);
+		return;
+	}
+	osip_list_add(&m->record_routes, rr, 0);
+}
+
+/*
+ * Record-Route so the dialog's requests pass through us: one entry when
+ * both sides reach us on the same address and transport, else two (the
+ * caller's side below, the callee's side on top; RFC 3261 16.6 item 4).
+ */
+static void
+proxy_record_route(osip_message_t *fwd, const struct tp_source *in, const struct tp_source *out)
+{
+	char a[128], b[128];
+
+	proxy_uri_of_addr(&in->local, in->proto, a, sizeof(a));
+	proxy_uri_of_addr(&out->local, out->proto, b, sizeof(b));
+	proxy_push_rr(fwd, a);
+	if (strcmp(a, b) != 0)
+		proxy_push_rr(fwd, b);
+}
+
+/* Where a URI is reached: a registered contact at its source address, else the URI. */
+static int
+proxy_resolve_uri(struct sipd *sd, const osip_uri_t *u, struct tp_source *dst)
+{
+	struct reg_binding *b;
+	char *s = msg_uri_str(u);
+
+	b = reg_find_contact(sd, s);
+	free(s);
+	if (b != NULL) {
+		*dst = b->src;
+		return 0;
+	}
+	if (u->host == NULL)
+		return EINVAL;
+	return tp_resolve(sd, u->host, proxy_uri_port(u), proxy_uri_proto(u), dst);
+}
+
+/* ------------------------------------------------------------ context */
+
+static void
+proxy_ctx_free(struct pctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < ctx->nbr; i++)
+		if (ctx->br[i].ct != NULL)
+			txn_detach(ctx->br[i].ct);
+	loop_timer_stop(ctx->sd->loop, &ctx->t_noanswer);
+	if (ctx->best != NULL)
+		osip_message_free(ctx->best);
+	free(ctx->br);
+	free(ctx->method);
+	free(ctx->call_id);
+	free(ctx->refer_to);
+	free(ctx);
+}
+
+static void
+proxy_ctx_maybe_done(struct pctx *ctx)
+{
+	if (ctx->st == NULL && ctx->npending == 0)
+		proxy_ctx_free(ctx);
+}
+
+/* Sends a copy of resp (minus our Via) up the server transaction. */
+static void
+proxy_send_up(struct pctx *ctx, const osip_message_t *resp)
+{
+	osip_message_t *up = NULL;
+	osip_via_t *v;
+	int status = resp->status_code;
+
+	if (ctx->st == NULL || osip_message_clone(resp, &up) != 0)
+		return;
+	v = osip_list_get(&up->vias, 0);
+	osip_list_remove(&up->vias, 0);
+	osip_via_free(v);
+	{
+		const char *phrase = conf_reason_phrase(ctx->sd->conf, status);
+
+		if (phrase != NULL) {
+			osip_free(up->reason_phrase);
+			up->reason_phrase = osip_strdup(phrase);
+		}
+	}
+	if (status == 503) {
+		/* RFC 3261 16.7 item 6: a 503 downstream must not read as "we are overloaded" */
+		up->status_code = 500;
+		osip_free(up->reason_phrase);
+		up->reason_phrase = osip_strdup(msg_reason(ctx->sd, 500, NULL));
+	}
+	if (status >= 200) {
+		/* final: later 2xx of other forks go up statelessly */
+		struct txn *st = ctx->st;
+
+		ctx->st = NULL;
+		txn_reply(ctx->sd, st, up);
+	} else
+		txn_reply(ctx->sd, ctx->st, up);
+}
+
+/* The journal outcome of an initial INVITE that ended unanswered. */
+static void
+proxy_call_unanswered(struct pctx *ctx, int status)
+{
+	struct call *c;
+
+	if (!ctx->initial_invite || ctx->call_id == NULL)
+		return;
+	if ((c = call_find(ctx->sd, ctx->call_id)) != NULL && c->state < CALL_ANSWERED)
+		call_unanswered(ctx->sd, c, status,
+		    ctx->noanswer ? CALL_OUT_NOANSWER :
+		    ctx->cancelled ? CALL_OUT_CANCEL : CALL_OUT_REJECTED);
+}
+
+static void
+proxy_cancel_branches(struct pctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < ctx->nbr; i++)
+		if (ctx->br[i].ct != NULL)
+			txn_cancel(ctx->sd, ctx->br[i].ct);
+}
+
+/* Every branch has a final response and none was 2xx: send the best one up. */
+static void
+proxy_send_best(struct pctx *ctx)
+{
+	int status = ctx->best_status ? ctx->best_status : 408;
+
+	if (ctx->st == NULL)
+		return;
+	proxy_call_unanswered(ctx, status);
+	if (ctx->best != NULL)
+		proxy_send_up(ctx, ctx->best);
+	else {
+		struct txn *st = ctx->st;
+
+		ctx->st = NULL;
+		txn_reply_status(ctx->sd, st, status, NULL);
+	}
+}
+
+/* RFC 3261 16.7 item 6: 6xx first, else the lowest class; real answers over our 408. */
+static int
+proxy_better(int status, int synthetic, int best, int best_synthetic)
+{
+	if (best == 0)
+		return 1;
+	if (best / 100 == 6)
+		return 0;
+	if (status / 100 == 6)
+		return 1;
+	if (status / 100 != best / 100)
+		return status / 100 < best / 100;
+	return best_synthetic && !synthetic;
+}
+
+static void
+proxy_branch_cb(struct sipd *sd, struct txn *ct, osip_message_t *resp, int status, void *arg)
+{
+	struct pbranch *b = arg;
+	struct pctx *ctx = b->ctx;
+
+	if (status < 200) {
+		if (status == 100 || resp == NULL)
+			return;
+		if (ctx->initial_invite && ctx->call_id != NULL && ctx->st != NULL) {
+			struct call *c = call_find(sd, ctx->call_id);
+
+			if (c != NULL)
+				call_invite_response(sd, c, resp, &b->dst);
+		}
+		proxy_send_up(ctx, resp);
+		return;
+	}
+
+	/* final on this branch */
+	b->ct = NULL;
+	ctx->npending--;
+	if (status / 100 == 2) {
+		if (ctx->initial_invite && !ctx->answered) {
+			struct call *c = ctx->call_id ? call_find(sd, ctx->call_id) : NULL;
+
+			ctx->answered = 1;
+			loop_timer_stop(sd->loop, &ctx->t_noanswer);
+			if (c != NULL)
+				call_invite_response(sd, c, resp, &b->dst);
+			proxy_cancel_branches(ctx);
+		}
+		if (ctx->refer_to != NULL && ctx->call_id != NULL) {
+			struct call *c = call_find(sd, ctx->call_id);
+
+			if (c != NULL)
+				call_transfer(sd, c, ctx->refer_to);
+		}
+		if (ctx->st != NULL)
+			proxy_send_up(ctx, resp);
+		else
+			proxy_stray_response(sd, resp);	/* a 2xx of another fork */
+	} else if (ctx->st != NULL && !ctx->answered) {
+		if (proxy_better(status, resp == NULL, ctx->best_status, ctx->best == NULL)) {
+			if (ctx->best != NULL)
+				osip_message_free(ctx->best);
+			ctx->best = NULL;
+			ctx->best_status = status;
+			if (resp != NULL)
+				osip_message_clone(resp, &ctx->best);
+		}
+		if (status / 100 == 6)
+			proxy_cancel_branches(ctx);
+		if (ctx->npending == 0)
+			proxy_send_best(ctx);
+	}
+	proxy_ctx_maybe_done(ctx);
+}
+
+static void
+proxy_noanswer_cb(void *arg)
+{
+	struct pctx *ctx = arg;
+	struct txn *st = ctx->st;
+
+	if (st == NULL || ctx->answered)
+		return;
+	log_info("proxy: call %s not answered in %d s", ctx->call_id, ctx->sd->conf->no_answer_timeout);
+	ctx->noanswer = 1;
+	proxy_call_unanswered(ctx, 408);
+	ctx->st = NULL;
+	txn_reply_status(ctx->sd, st, 408, NULL);
+	proxy_cancel_branches(ctx);
+	proxy_ctx_maybe_done(ctx);
+}
+
+static struct pctx *
+proxy_ctx_new(struct sipd *sd, struct txn *st, const osip_message_t *req)
+{
+	struct pctx *ctx = xcalloc(1, sizeof(*ctx));
+
+	ctx->sd = sd;
+	ctx->st = st;
+	ctx->method = xstrdup(req->sip_method);
+	ctx->call_id = xstrdup(req->call_id->number);
+	loop_timer_init(&ctx->t_noanswer, proxy_noanswer_cb, ctx);
+	st->tu = ctx;
+	return ctx;
+}
+
+/*
+ * Forwards a copy of req to dst as one more branch of ctx.  ruri replaces
+ * the Request-URI when not NULL.  Returns 0 or an errno value.
+ */
+static int
+proxy_fork(struct pctx *ctx, const osip_message_t *req, const char *ruri,
+    const struct tp_source *in, const struct tp_source *dst, int record_route,
+    const char *looptag)
+{
+	struct sipd *sd = ctx->sd;
+	osip_message_t *fwd = NULL;
+	struct pbranch *b;
+	struct txn *ct;
+	int i;
+
+	if (osip_message_clone(req, &fwd) != 0)
+		return ENOMEM;
+	if (ruri != NULL) {
+		osip_uri_t *u = NULL;
+
+		if (osip_uri_init(&u) != 0 || osip_uri_parse(u, ruri) != 0) {
+			osip_uri_free(u);
+			osip_message_free(fwd);
+			return EINVAL;
+		}
+		osip_uri_free(fwd->req_uri);
+		fwd->req_uri = u;
+	}
+	proxy_decrement_mf(fwd);
+	proxy_strip_credentials(fwd);
+	if (record_route)
+		proxy_record_route(fwd, in, dst);
+	proxy_add_via(sd, fwd, dst, looptag);
+
+	ctx->br = xrealloc(ctx->br, (size_t)(ctx->nbr + 1) * sizeof(*ctx->br));
+	/* txn callbacks hold &br[i]: re-point them after the move */
+	for (i = 0; i < ctx->nbr; i++)
+		if (ctx->br[i].ct != NULL)
+			ctx->br[i].ct->tu = &ctx->br[i];
+	b = &ctx->br[ctx->nbr];
+	b->ctx = ctx;
+	b->dst = *dst;
+	b->ct = NULL;
+	ct = txn_client(sd, fwd, dst, proxy_branch_cb, b);
+	if (ct == NULL)
+		return EHOSTUNREACH;
+	b->ct = ct;
+	ctx->nbr++;
+	ctx->npending++;
+	return 0;
+}
+
+/* ------------------------------------------------------------ request kinds */
+
+static void
+proxy_options_self(struct sipd *sd, struct txn *st)
+{
+	osip_message_t *r = msg_make_response(sd, st->req, 200, NULL);
+
+	osip_message_set_header(r, "Allow", PROXY_ALLOW);
+	osip_message_set_header(r, "Accept", "application/sdp");
+	txn_reply(sd, st, r);
+}
+
+/*
+ * Authenticates an out-of-dialog request from a local user; 0 when it may
+ * go on, else it has been answered (407, 403, 400).
+ */
+static int
+proxy_authenticate(struct sipd *sd, struct txn *st, const struct tp_source *src)
+{
+	const osip_message_t *req = st->req;
+	const char *why = NULL, *user = req->from->url->username;
+	osip_message_t *r;
+	char addr[80];
+
+	if (!sd->conf->auth)
+		return 0;
+	switch (auth_check(sd, req, user ? user : "", 1, &why)) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_CHALLENGE:
+		r = msg_make_response(sd, req, 407, NULL);
+		auth_challenge(sd, r, 1, auth_last_stale(sd));
+		txn_reply(sd, st, r);
+		return 1;
+	case AUTH_FORBIDDEN: {
+		char port[8], *warn;
+
+		snprintf(port, sizeof(port), "%d", tp_addr_port(&src->peer));
+		tp_addr_host(&src->peer, addr, sizeof(addr));
+		strncat(addr, ":", sizeof(addr) - strlen(addr) - 1);
+		strncat(addr, port, sizeof(addr) - strlen(addr) - 1);
+		journal_write(sd->journal, "auth-fail", "user", user ? user : "", "addr", addr,
+		    "method", req->sip_method, "reason", why, (char *)NULL);
+		r = msg_make_response(sd, req, 403, NULL);
+		xasprintf(&warn, "399 %s \"%s\"", sd->conf->domain, why ? why : "forbidden");
+		osip_message_set_header(r, "Warning", warn);
+		free(warn);
+		txn_reply(sd, st, r);
+		return 1;
+	}
+	default:
+		txn_reply_status(sd, st, 400, why ? why : "Bad credentials");
+		return 1;
+	}
+}
+
+static void
+proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, const char *looptag)
+{
+	osip_message_t *req = st->req;
+	const char *user = req->req_uri->username;
+	struct reg_binding *b;
+	struct pctx *ctx;
+	int invite = strcmp(req->sip_method, "INVITE") == 0;
+	int sent = 0;
+
+	if (proxy_authenticate(sd, st, src))
+		return;
+	if (user == NULL || (!auth_user_exists(sd, user) && reg_lookup(sd, user) == NULL)) {
+		if (invite)
+			journal_write(sd->journal, "call-fail", "call", req->call_id->number,
+			    "from", req->from->url->username, "to", user ? user : "",
+			    "status", "404", (char *)NULL);
+		txn_reply_status(sd, st, 404, NULL);
+		return;
+	}
+	if ((b = reg_lookup(sd, user)) == NULL) {
+		if (invite)
+			journal_write(sd->journal, "call-fail", "call", req->call_id->number,
+			    "from", req->from->url->username, "to", user,
+			    "status", "480", (char *)NULL);
+		txn_reply_status(sd, st, 480, NULL);
+		return;
+	}
+	ctx = proxy_ctx_new(sd, st, req);
+	if (invite) {
+		ctx->initial_invite = 1;
+		call_start(sd, req, src, "p2p");
+	}
+	for (; b != NULL; b = b->next) {
+		if (proxy_fork(ctx, req, b->contact, src, &b->src, invite, looptag) == 0)
+			sent++;
+		if (!invite)
+			break;	/* pager mode: the most recent contact only */
+	}
+	if (sent == 0) {
+		proxy_call_unanswered(ctx, 480);
+		ctx->st = NULL;
+		txn_reply_status(sd, st, 480, NULL);
+		proxy_ctx_maybe_done(ctx);
+		return;
+	}
+	if (invite)
+		loop_timer_start(sd->loop, &ctx->t_noanswer,
+		    (uint64_t)sd->conf->no_answer_timeout * 1000);
+}
+
+/* A request within a dialog (To tag), to the other party of its call. */
+static void
+proxy_in_dialog(struct sipd *sd, struct txn *st, const struct tp_source *src,
+    int had_route, const char *looptag)
+{
+	osip_message_t *req = st->req;
+	struct call *c = call_find(sd, req->call_id->number);
+	struct call_leg *leg = NULL;
+	struct tp_source dst;
+	struct pctx *ctx;
+	int is_bye = strcmp(req->sip_method, "BYE") == 0;
+	int by_caller = 0;
+
+	if (c != NULL) {
+		by_caller = msg_from_tag(req) != NULL && c->caller.tag != NULL &&
+		    strcmp(msg_from_tag(req), c->caller.tag) == 0;
+		leg = call_in_dialog(sd, c, req, src);
+	}
+	if (leg != NULL && leg->src.peer.len != 0)
+		dst = leg->src;
+	else if (!had_route && c == NULL) {
+		txn_reply_status(sd, st, 481, NULL);
+		return;
+	} else if (osip_list_size(&req->routes) > 0) {
+		osip_route_t *r = osip_list_get(&req->routes, 0);
+
+		if (proxy_resolve_uri(sd, r->url, &dst) != 0) {
+			txn_reply_status(sd, st, 404, "Next hop unknown");
+			return;
+		}
+	} else if (proxy_resolve_uri(sd, req->req_uri, &dst) != 0) {
+		txn_reply_status(sd, st, 404, "Remote target unknown");
+		return;
+	}
+	ctx = proxy_ctx_new(sd, st, req);
+	if (strcmp(req->sip_method, "REFER") == 0) {
+		const char *rt = msg_header(req, "refer-to");
+
+		ctx->refer_to = xstrdup(rt ? rt : "");
+	}
+	if (is_bye && c != NULL) {
+		/* the journal's call-end is the BYE itself, whatever its answer */
+		call_end(sd, c, by_caller ? "caller" : "callee");
+	}
+	if (proxy_fork(ctx, req, NULL, src, &dst, 0, looptag) != 0) {
+		ctx->st = NULL;
+		txn_reply_status(sd, st, 503, "Next hop unreachable");
+		proxy_ctx_maybe_done(ctx);
+	}
+}
+
+/* An ACK for a 2xx: a transaction of its own, forwarded statelessly. */
+static void
+proxy_ack(struct sipd *sd, osip_message_t *req, const struct tp_source *src)
+{
+	struct call *c;
+	struct call_leg *leg = NULL;
+	struct tp_source dst;
+	osip_message_t *fwd = NULL;
+	char *buf;
+	size_t len;
+	int had_route;
+
+	had_route = proxy_pop_routes(sd, req);
+	c = call_find(sd, req->call_id->number);
+	if (c != NULL)
+		leg = call_in_dialog(sd, c, req, src);
+	if (leg != NULL && leg->src.peer.len != 0)
+		dst = leg->src;
+	else if (!had_route)
+		return;
+	else if (osip_list_size(&req->routes) > 0) {
+		osip_route_t *r = osip_list_get(&req->routes, 0);
+
+		if (proxy_resolve_uri(sd, r->url, &dst) != 0)
+			return;
+	} else if (proxy_resolve_uri(sd, req->req_uri, &dst) != 0)
+		return;
+	if (osip_message_clone(req, &fwd) != 0)
+		return;
+	proxy_decrement_mf(fwd);
+	txn_add_via(sd, fwd, &dst);
+	if (msg_to_str(fwd, &buf, &len) == 0) {
+		tp_send(sd, &dst, buf, len);
+		osip_free(buf);
+	}
+	osip_message_free(fwd);
+}
+
+/* ------------------------------------------------------------ entry points */
+
+void
+proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req, const struct tp_source *src)
+{
+	const char *method = req->sip_method, *mf;
+	char looptag[17];
+	int had_route;
+
+	if (st == NULL) {
+		proxy_ack(sd, req, src);
+		return;
+	}
+	mf = msg_header(req, "max-forwards");
+	if (mf != NULL && atoi(mf) == 0 && !(strcmp(method, "OPTIONS") == 0 &&
+	    req->req_uri->username == NULL && proxy_uri_is_local(sd, req->req_uri))) {
+		txn_reply_status(sd, st, 483, NULL);
+		return;
+	}
+	proxy_loop_tag(req, looptag);
+	if (proxy_is_loop(sd, req, looptag)) {
+		txn_reply_status(sd, st, 482, NULL);
+		return;
+	}
+	had_route = proxy_pop_routes(sd, req);
+
+	if (msg_to_tag(req) != NULL) {
+		proxy_in_dialog(sd, st, src, had_route, looptag);
+		return;
+	}
+	if (!proxy_uri_is_local(sd, req->req_uri)) {
+		/* not for us, and not in a dialog we route: we are no open relay */
+		txn_reply_status(sd, st, 403, "Relaying denied");
+		return;
+	}
+	if (strcmp(method, "REGISTER") == 0) {
+		reg_request(sd, st, req);
+		return;
+	}
+	if (strcmp(method, "OPTIONS") == 0) {
+		if (req->req_uri->username == NULL)
+			proxy_options_self(sd, st);
+		else
+			proxy_to_user(sd, st, src, looptag);
+		return;
+	}
+	if (strcmp(method, "INVITE") == 0 || strcmp(method, "MESSAGE") == 0) {
+		proxy_to_user(sd, st, src, looptag);
+		return;
+	}
+	if (strcmp(method, "BYE") == 0 || strcmp(method, "INFO") == 0 ||
+	    strcmp(method, "UPDATE") == 0 || strcmp(method, "PRACK") == 0 ||
+	    strcmp(method, "NOTIFY") == 0) {
+		txn_reply_status(sd, st, 481, NULL);
+		return;
+	}
+	if (strcmp(method, "SUBSCRIBE") == 0 || strcmp(method, "PUBLISH") == 0 ||
+	    strcmp(method, "REFER") == 0) {
+		osip_message_t *r = msg_make_response(sd, req, 405, NULL);
+
+		osip_message_set_header(r, "Allow", PROXY_ALLOW);
+		txn_reply(sd, st, r);
+		return;
+	}
+	{
+		osip_message_t *r = msg_make_response(sd, req, 501, NULL);
+
+		osip_message_set_header(r, "Allow", PROXY_ALLOW);
+		txn_reply(sd, st, r);
+	}
+}
+
+void
+proxy_cancel(struct sipd *sd, struct txn *ist)
+{
+	struct pctx *ctx = ist->tu;
+
+	if (ctx == NULL || ctx->answered)
+		return;
+	ctx->cancelled = 1;
+	if (ctx->npending == 0 && ctx->st != NULL) {
+		/* nothing left to CANCEL downstream: end it here */
+		struct txn *st = ctx->st;
+
+		proxy_call_unanswered(ctx, 487);
+		ctx->st = NULL;
+		txn_reply_status(sd, st, 487, NULL);
+		proxy_ctx_maybe_done(ctx);
+		return;
+	}
+	proxy_cancel_branches(ctx);
+}
+
+void
+proxy_stray_response(struct sipd *sd, osip_message_t *resp)
+{
+	osip_message_t *up = NULL;
+	osip_via_t *v, *next;
+	osip_generic_param_t *p = NULL;
+	struct tp_source dst;
+	const char *host;
+	int port;
+	char *buf;
+	size_t len;
+
+	/* only responses to what we forwarded: the top Via must be ours */
+	v = osip_list_get(&resp->vias, 0);
+	if (v == NULL || v->host == NULL || !tp_is_local(sd, v->host, v->port ? atoi(v->port) : 0) ||
+	    osip_list_size(&resp->vias) < 2) {
+		sd->stats.dropped++;
+		return;
+	}
+	if (osip_message_clone(resp, &up) != 0)
+		return;
+	v = osip_list_get(&up->vias, 0);
+	osip_list_remove(&up->vias, 0);
+	osip_via_free(v);
+	next = osip_list_get(&up->vias, 0);
+	host = next->host;
+	port = next->port ? atoi(next->port) : 5060;
+	if (osip_via_param_get_byname(next, "received", &p) == 0 && p != NULL && p->gvalue != NULL)
+		host = p->gvalue;
+	p = NULL;
+	if (osip_via_param_get_byname(next, "rport", &p) == 0 && p != NULL && p->gvalue != NULL)
+		port = atoi(p->gvalue);
+	if (tp_resolve(sd, host, port,
+	    next->protocol && strcasecmp(next->protocol, "TCP") == 0 ? TP_TCP : TP_UDP, &dst) == 0 &&
+	    msg_to_str(up, &buf, &len) == 0) {
+		tp_send(sd, &dst, buf, len);
+		osip_free(buf);
+	}
+	osip_message_free(up);
+}
+
+int
+proxy_init(struct sipd *sd)
+{
+	(void)sd;
+	return 0;
+}
+
+void
+proxy_shutdown(struct sipd *sd)
+{
+	(void)sd;
+}

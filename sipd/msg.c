@@ -291,6 +291,31 @@ msg_check(const osip_message_t *m, int *status)
 	return NULL;
 }
 
+/*
+ * libosip2 splits a Call-ID at '@' into number and host; sipd treats the
+ * Call-ID as one opaque string (RFC 3261 8.1.1.4), so it is joined back
+ * into number.  Serializing gives the same text.
+ */
+static void
+msg_join_call_id(osip_message_t *m)
+{
+	char *full;
+	size_t a, b;
+
+	if (m->call_id->host == NULL)
+		return;
+	a = strlen(m->call_id->number);
+	b = strlen(m->call_id->host);
+	full = osip_malloc(a + b + 2);
+	memcpy(full, m->call_id->number, a);
+	full[a] = '@';
+	memcpy(full + a + 1, m->call_id->host, b + 1);
+	osip_free(m->call_id->number);
+	osip_free(m->call_id->host);
+	m->call_id->number = full;
+	m->call_id->host = NULL;
+}
+
 /* RFC 3581 / RFC 3261 18.2.1: note where the request really came from. */
 static void
 msg_fix_via(osip_message_t *m, const struct tp_source *src)
@@ -358,6 +383,7 @@ msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_sourc
 		osip_message_free(m);
 		return;
 	}
+	msg_join_call_id(m);
 	if (MSG_IS_REQUEST(m)) {
 		msg_fix_via(m, src);
 		txn_request(sd, m, src);

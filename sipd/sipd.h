@@ -87,7 +87,9 @@ size_t	 tp_tcp_connections(struct sipd *sd);
 /*
  * Entry point of every message transport.c has framed: parses it, answers
  * 400 (with a reason) where a response can be routed, and hands good
- * messages to the transaction layer.  Never fails.
+ * messages to the transaction layer.  Never fails.  From here on,
+ * m->call_id->number holds the whole Call-ID (libosip2's split at '@' is
+ * joined back) and m->call_id->host is NULL.
  */
 void	 msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_source *src);
 

@@ -454,6 +454,7 @@ txn_client(struct sipd *sd, osip_message_t *req, const struct tp_source *dst,
     txn_response_cb cb, void *tu)
 {
 	const char *branch = txn_top_branch(req);
+	struct tp_source tcp;
 	struct txn *ct;
 	char *buf;
 	size_t len;
@@ -462,9 +463,22 @@ txn_client(struct sipd *sd, osip_message_t *req, const struct tp_source *dst,
 		osip_message_free(req);
 		return NULL;
 	}
-	if (dst->proto == TP_UDP && len > SIPD_UDP_MAX && strcmp(req->sip_method, "ACK") != 0) {
-		/* RFC 3261 18.1.1: too large for UDP, use TCP (Via says so too) */
+	if (dst->proto == TP_UDP && len > SIPD_UDP_MAX) {
+		/* RFC 3261 18.1.1: too large for UDP: TCP to the same address, Via says so */
+		osip_via_t *v = osip_list_get(&req->vias, 0);
+
 		log_debug("txn: %zu-byte %s goes over TCP", len, req->sip_method);
+		osip_free(v->protocol);
+		v->protocol = osip_strdup("TCP");
+		osip_free(buf);
+		if (msg_to_str(req, &buf, &len) != 0) {
+			osip_message_free(req);
+			return NULL;
+		}
+		tcp = *dst;
+		tcp.proto = TP_TCP;
+		tcp.conn_id = 0;
+		dst = &tcp;
 	}
 	if (tp_send(sd, dst, buf, len) != 0) {
 		osip_free(buf);

@@ -297,7 +297,7 @@ struct call_leg *call_in_dialog(struct sipd *sd, struct call *c, const osip_mess
 void	 call_transfer(struct sipd *sd, struct call *c, const char *target);
 /* Ends the call: who is "caller", "callee", "timeout" or "admin". */
 void	 call_end(struct sipd *sd, struct call *c, const char *who);
-/* sipctl call hangup: BYE to both legs; 0 or ENOENT. */
+/* sipctl call hangup: BYE to both legs; 0, ENOENT (no such call) or EBUSY (not answered yet). */
 int	 call_hangup(struct sipd *sd, const char *call_id);
 typedef void (*call_visit_cb)(const struct call *c, void *arg);
 void	 call_foreach(struct sipd *sd, call_visit_cb cb, void *arg);

@@ -1,0 +1,630 @@
+/*
+ * ctl.c — sipd's admin control socket: a ZeroMQ ROUTER bound to
+ * control.sipctl that takes ADMIN_REQ messages from sipctl, runs the
+ * command (status, registrations, calls, call hangup) and answers an
+ * ADMIN_REP whose body is JSON.  A command it does not know, or with the
+ * wrong arguments, is refused with {"error": "..."}; a message it cannot
+ * decode is answered with an ERROR.  Room, media and recording commands
+ * are refused until mediad and rooms exist.
+ *
+ * It reads sipd's state only through the other files' functions (reg_,
+ * call_, txn_, tp_) and never blocks: replies go out with ZMQ_DONTWAIT and
+ * are dropped, with a warning, if they cannot.  The socket joins the loop
+ * through ZMQ_FD, which is edge-triggered: the callback drains while
+ * ZMQ_EVENTS has ZMQ_POLLIN, re-checking after every reply it sends, and
+ * hands the rest to a zero-delay timer after CTL_BUDGET requests so that a
+ * flood of requests cannot starve SIP.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "common/log.h"
+#include "common/loop.h"
+#include "common/xmalloc.h"
+#include "proto/proto.h"
+#include "sipd.h"
+
+#define CTL_BUDGET	64	/* requests per wake-up before yielding to the loop */
+#define CTL_MAX_PARTS	4	/* routing id, optional empty delimiter, payload */
+/* the largest ADMIN_REQ: 64 words of 4096 bytes */
+#define CTL_REQ_MAX	(PROTO_HDR_LEN + 5 + 4 + PROTO_ARGV_MAX * (4 + PROTO_STRV_ITEM_MAX))
+
+struct ctl {
+	void			*sock;		/* ZMQ_ROUTER */
+	int			 fd;		/* its ZMQ_FD, in the loop */
+	struct loop_timer	 t_more;	/* drain again after CTL_BUDGET */
+	char			*path;		/* the ipc socket file, or NULL */
+};
+
+/* One request being answered: where the reply goes. */
+struct ctl_req {
+	struct sipd	*sd;
+	zmq_msg_t	*env;		/* routing envelope, sent back before the reply */
+	size_t		 nenv;
+};
+
+/* ---------------------------------------------------------------- JSON helpers */
+
+/*
+ * A JSON string for s, which comes from SIP and may be any bytes: when it
+ * is not UTF-8, its non-ASCII bytes become '?'.  NULL gives null.  May
+ * return NULL on out-of-memory; json_object_set_new takes that safely.
+ */
+static json_t *
+ctl_jstr(const char *s)
+{
+	json_t *j;
+	char *copy;
+	size_t i;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (i = 0; copy[i] != '\0'; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+/* Sets *out to {"error": "..."} and returns PROTO_ADMIN_REFUSED. */
+static int
+ctl_refuse(json_t **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+ctl_refuse(json_t **out, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	*out = json_object();
+	if (*out != NULL)
+		json_object_set_new(*out, "error", ctl_jstr(why));
+	return PROTO_ADMIN_REFUSED;
+}
+
+/* "2026-11-20T12:09:29Z" */
+static json_t *
+ctl_jtime(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return json_null();
+	return json_string(buf);
+}
+
+/* A copy of s fit for one log line: control characters become '?'. */
+static const char *
+ctl_printable(const char *s, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+typedef int (*ctl_cmd_fn)(struct sipd *sd, char *const *args, json_t **out);
+
+static int
+cmd_status(struct sipd *sd, char *const *args, json_t **out)
+{
+	uint64_t now = loop_now(sd->loop);
+	json_t *o, *msgs;
+
+	if ((o = json_object()) == NULL || (msgs = json_object()) == NULL) {
+		json_decref(o);
+		return PROTO_ADMIN_DONE;
+	}
+	json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(o, "started", ctl_jtime(sd->started));
+	json_object_set_new(o, "uptime",
+	    json_integer((json_int_t)((now - sd->started_ms) / 1000)));
+	json_object_set_new(o, "registrations", json_integer((json_int_t)reg_count(sd)));
+	json_object_set_new(o, "calls", json_integer((json_int_t)call_count(sd)));
+	json_object_set_new(o, "transactions", json_integer((json_int_t)txn_count(sd)));
+	json_object_set_new(o, "tcp_connections",
+	    json_integer((json_int_t)tp_tcp_connections(sd)));
+	json_object_set_new(msgs, "rx", json_integer((json_int_t)sd->stats.rx));
+	json_object_set_new(msgs, "tx", json_integer((json_int_t)sd->stats.tx));
+	json_object_set_new(msgs, "bad", json_integer((json_int_t)sd->stats.bad));
+	json_object_set_new(msgs, "dropped", json_integer((json_int_t)sd->stats.dropped));
+	json_object_set_new(o, "messages", msgs);
+	*out = o;
+	return PROTO_ADMIN_DONE;
+}
+
+struct ctl_visit {
+	json_t		*list;
+	uint64_t	 now;
+};
+
+static void
+ctl_add_registration(const struct reg_binding *b, void *arg)
+{
+	struct ctl_visit *v = arg;
+	char src[128];
+	uint64_t left;
+	json_t *o;
+
+	if ((o = json_object()) == NULL)
+		return;
+	left = b->expires_at > v->now ? (b->expires_at - v->now + 500) / 1000 : 0;
+	json_object_set_new(o, "user", ctl_jstr(b->user));
+	json_object_set_new(o, "contact", ctl_jstr(b->contact));
+	json_object_set_new(o, "source", ctl_jstr(tp_source_str(&b->src, src, sizeof(src))));
+	json_object_set_new(o, "transport", json_string(b->src.proto == TP_TCP ? "tcp" : "udp"));
+	json_object_set_new(o, "expires_in", json_integer((json_int_t)left));
+	json_array_append_new(v->list, o);
+}
+
+static int
+cmd_registrations(struct sipd *sd, char *const *args, json_t **out)
+{
+	struct ctl_visit v = { .now = loop_now(sd->loop) };
+	json_t *o;
+
+	if ((o = json_object()) == NULL || (v.list = json_array()) == NULL) {
+		json_decref(o);
+		return PROTO_ADMIN_DONE;
+	}
+	reg_foreach(sd, ctl_add_registration, &v);
+	json_object_set_new(o, "registrations", v.list);
+	*out = o;
+	return PROTO_ADMIN_DONE;
+}
+
+static void
+ctl_add_call(const struct call *c, void *arg)
+{
+	struct ctl_visit *v = arg;
+	json_t *o, *dur;
+
+	if ((o = json_object()) == NULL)
+		return;
+	if (c->answer_ms != 0 && (c->state == CALL_ANSWERED || c->state == CALL_ENDED))
+		dur = json_integer((json_int_t)(v->now > c->answer_ms ?
+		    (v->now - c->answer_ms) / 1000 : 0));
+	else
+		dur = json_null();
+	json_object_set_new(o, "call_id", ctl_jstr(c->call_id));
+	json_object_set_new(o, "from", ctl_jstr(c->caller.uri));
+	json_object_set_new(o, "to", ctl_jstr(c->callee.uri));
+	json_object_set_new(o, "state", json_string(call_state_name(c->state)));
+	json_object_set_new(o, "since", ctl_jtime(c->start_wall));
+	json_object_set_new(o, "duration", dur);
+	json_object_set_new(o, "media", ctl_jstr(c->media));
+	json_object_set_new(o, "recording", json_false());
+	json_array_append_new(v->list, o);
+}
+
+static int
+cmd_calls(struct sipd *sd, char *const *args, json_t **out)
+{
+	struct ctl_visit v = { .now = loop_now(sd->loop) };
+	json_t *o;
+
+	if ((o = json_object()) == NULL || (v.list = json_array()) == NULL) {
+		json_decref(o);
+		return PROTO_ADMIN_DONE;
+	}
+	call_foreach(sd, ctl_add_call, &v);
+	json_object_set_new(o, "calls", v.list);
+	*out = o;
+	return PROTO_ADMIN_DONE;
+}
+
+static int
+cmd_call_hangup(struct sipd *sd, char *const *args, json_t **out)
+{
+	char pr[128];
+	int err;
+
+	err = call_hangup(sd, args[0]);
+	switch (err) {
+	case 0:
+		log_info("ctl: call %s hung up by sipctl", ctl_printable(args[0], pr, sizeof(pr)));
+		*out = json_pack("{s:b}", "ok", 1);
+		return PROTO_ADMIN_DONE;
+	case ENOENT:
+		return ctl_refuse(out, "no such call: %s", args[0]);
+	case EBUSY:
+		return ctl_refuse(out, "call %s is not answered yet", args[0]);
+	default:
+		return ctl_refuse(out, "cannot hang up call %s: %s", args[0], strerror(err));
+	}
+}
+
+static int
+cmd_rooms_later(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_refuse(out, "rooms are not available yet: they come with a later "
+	    "release of Parley");
+}
+
+static int
+cmd_media_later(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_refuse(out, "media stats are not available yet: mediad comes with a "
+	    "later release of Parley");
+}
+
+static int
+cmd_recordings_later(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_refuse(out, "recordings are not available yet: they come with a later "
+	    "release of Parley");
+}
+
+/* the sipctl command set (docs/contract.md); sipctl checks the same counts */
+static const struct ctl_cmd {
+	const char	*word, *sub;	/* sub NULL: a one-word command */
+	size_t		 nargs;		/* words after the command */
+	const char	*usage;
+	ctl_cmd_fn	 fn;
+} ctl_cmds[] = {
+	{ "status",	   NULL,     0, "status",			cmd_status },
+	{ "registrations", NULL,     0, "registrations",		cmd_registrations },
+	{ "calls",	   NULL,     0, "calls",			cmd_calls },
+	{ "call",	   "hangup", 1, "call hangup CALL-ID",		cmd_call_hangup },
+	{ "rooms",	   NULL,     0, "rooms",			cmd_rooms_later },
+	{ "room",	   "show",   1, "room show ROOM",		cmd_rooms_later },
+	{ "room",	   "kick",   2, "room kick ROOM PARTICIPANT",	cmd_rooms_later },
+	{ "room",	   "mute",   2, "room mute ROOM PARTICIPANT",	cmd_rooms_later },
+	{ "room",	   "unmute", 2, "room unmute ROOM PARTICIPANT",	cmd_rooms_later },
+	{ "room",	   "limit",  2, "room limit ROOM N",		cmd_rooms_later },
+	{ "room",	   "max",    1, "room max N",			cmd_rooms_later },
+	{ "media",	   "stats",  0, "media stats",			cmd_media_later },
+	{ "recordings",	   NULL,     0, "recordings",			cmd_recordings_later },
+};
+
+/*
+ * Runs the command in argv (at least one word, proto.c checks); sets *out
+ * to the JSON answer (NULL only when out of memory) and returns
+ * PROTO_ADMIN_DONE or PROTO_ADMIN_REFUSED.
+ */
+static int
+ctl_command(struct sipd *sd, const struct proto_strv *argv, json_t **out)
+{
+	const struct ctl_cmd *cmd = NULL;
+	size_t i, nwords, known = 0;
+
+	*out = NULL;
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		if (strcmp(argv->v[0], ctl_cmds[i].word) != 0)
+			continue;
+		known = 1;
+		if (ctl_cmds[i].sub == NULL ||
+		    (argv->n > 1 && strcmp(argv->v[1], ctl_cmds[i].sub) == 0)) {
+			cmd = &ctl_cmds[i];
+			break;
+		}
+	}
+	if (cmd == NULL) {
+		if (known && argv->n > 1)
+			return ctl_refuse(out, "unknown command: %s %s", argv->v[0], argv->v[1]);
+		if (known)
+			return ctl_refuse(out, "incomplete command: %s (see sipctl -h)",
+			    argv->v[0]);
+		return ctl_refuse(out, "unknown command: %s", argv->v[0]);
+	}
+	nwords = cmd->sub != NULL ? 2 : 1;
+	if (argv->n != nwords + cmd->nargs)
+		return ctl_refuse(out, "usage: %s", cmd->usage);
+	return cmd->fn(sd, argv->v + nwords, out);
+}
+
+/* ---------------------------------------------------------------- the socket */
+
+/* Sends the routing envelope of rq, then buf.  Never blocks. */
+static void
+ctl_send(struct ctl *c, const struct ctl_req *rq, const void *buf, size_t len)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < rq->nenv; i++) {
+		if (zmq_send(c->sock, zmq_msg_data(&rq->env[i]), zmq_msg_size(&rq->env[i]),
+		    ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+			err = errno;
+			goto out;
+		}
+	}
+	if (zmq_send(c->sock, buf, len, ZMQ_DONTWAIT) < 0)
+		err = errno;
+out:
+	if (err != 0)
+		log_warnx("ctl: reply dropped: %s", zmq_strerror(err));
+}
+
+static int
+ctl_on_admin_req(uint32_t reqid, const struct proto_admin_req *msg, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	json_t *o = NULL;
+	char *text = NULL, pr[64];
+	void *buf = NULL;
+	size_t len;
+	int status, err = 0;
+
+	log_debug("ctl: request %u: %s (%zu words)", reqid,
+	    ctl_printable(msg->argv.v[0], pr, sizeof(pr)), msg->argv.n);
+	status = ctl_command(rq->sd, &msg->argv, &o);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		err = ENOMEM;
+		goto out;
+	}
+	if ((err = proto_encode_admin_rep(reqid, (uint32_t)status, text, &buf, &len)) != 0) {
+		size_t big = strlen(text);
+
+		log_warnx("ctl: answer to request %u too large (%zu bytes)", reqid, big);
+		free(text);
+		xasprintf(&text, "{\"error\":\"the answer is too large (%zu bytes)\"}", big);
+		status = PROTO_ADMIN_REFUSED;
+		if ((err = proto_encode_admin_rep(reqid, (uint32_t)status, text, &buf,
+		    &len)) != 0)
+			goto out;
+	}
+	ctl_send(rq->sd->ctl, rq, buf, len);
+out:
+	free(buf);
+	free(text);
+	json_decref(o);
+	return err;
+}
+
+static const struct proto_handlers ctl_handlers = {
+	.admin_req = ctl_on_admin_req,
+};
+
+/*
+ * Takes one whole (multipart) message off the socket: routing id, maybe an
+ * empty delimiter (REQ peers), then the payload, and answers it.
+ */
+static void
+ctl_recv(struct sipd *sd)
+{
+	struct ctl *c = sd->ctl;
+	zmq_msg_t parts[CTL_MAX_PARTS], spare, *p;
+	struct ctl_req rq = { .sd = sd };
+	struct proto_msg m;
+	size_t nparts = 0, i, len, buflen;
+	int more, toomany = 0, err;
+	const void *data;
+	void *buf;
+
+	for (;;) {
+		p = nparts < CTL_MAX_PARTS ? &parts[nparts] : &spare;
+		zmq_msg_init(p);
+		if (zmq_msg_recv(p, c->sock, ZMQ_DONTWAIT) < 0) {
+			if (errno != EAGAIN)
+				log_warnx("ctl: receive: %s", zmq_strerror(errno));
+			zmq_msg_close(p);
+			goto out;
+		}
+		more = zmq_msg_more(p);
+		if (p == &spare) {
+			zmq_msg_close(p);
+			toomany = 1;
+		} else
+			nparts++;
+		if (!more)
+			break;
+	}
+	if (toomany || nparts < 2) {
+		log_warnx("ctl: dropped a request of %s frames", toomany ? "too many" : "too few");
+		goto out;
+	}
+
+	rq.env = parts;
+	rq.nenv = nparts - 1;
+	data = zmq_msg_data(&parts[nparts - 1]);
+	len = zmq_msg_size(&parts[nparts - 1]);
+	if ((err = proto_decode(data, len, &m)) == 0) {
+		if (m.type == PROTO_ERROR) {
+			/* never answered, or two peers could bounce errors forever */
+			log_warnx("ctl: a peer sent ERROR %u: %s", m.u.error.code,
+			    proto_errcode_str(m.u.error.code));
+			proto_msg_free(&m);
+			goto out;
+		}
+		err = proto_dispatch(&m, &ctl_handlers, &rq);
+		proto_msg_free(&m);
+	}
+	if (err != 0) {
+		log_warnx("ctl: refused a message of %zu bytes: %s", len,
+		    proto_errcode_str(proto_errcode(err)));
+		if (proto_encode_refusal(data, len, err, &buf, &buflen) == 0) {
+			ctl_send(c, &rq, buf, buflen);
+			free(buf);
+		}
+	}
+out:
+	for (i = 0; i < nparts; i++)
+		zmq_msg_close(&parts[i]);
+}
+
+/* Answers what is waiting, at most CTL_BUDGET requests per call. */
+static void
+ctl_drain(struct sipd *sd)
+{
+	struct ctl *c = sd->ctl;
+	size_t sz, n;
+	int ev;
+
+	for (n = 0;; n++) {
+		sz = sizeof(ev);
+		if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &ev, &sz) != 0) {
+			if (errno == EINTR)
+				continue;
+			log_warnx("ctl: ZMQ_EVENTS: %s", zmq_strerror(errno));
+			return;
+		}
+		if (!(ev & ZMQ_POLLIN))
+			return;
+		if (n == CTL_BUDGET) {
+			loop_timer_start(sd->loop, &c->t_more, 0);
+			return;
+		}
+		ctl_recv(sd);
+	}
+}
+
+static void
+ctl_on_fd(int fd, uint32_t events, void *arg)
+{
+	ctl_drain(arg);
+}
+
+static void
+ctl_on_more(void *arg)
+{
+	ctl_drain(arg);
+}
+
+/*
+ * Creates the missing directories above the socket file path (mode 0750,
+ * whatever the umask).  Those that exist are left as they are.
+ */
+static int
+ctl_mkparents(const char *path)
+{
+	char *dir, *s;
+	int err = 0;
+
+	dir = xstrdup(path);
+	if ((s = strrchr(dir, '/')) == NULL || s == dir)
+		goto out;
+	*s = '\0';
+	for (s = dir + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		if (*s == '/')
+			*s = '\0';
+		else
+			s = NULL;
+		if (mkdir(dir, 0750) == 0) {
+			if (chmod(dir, 0750) != 0) {
+				err = errno;
+				goto out;
+			}
+			log_info("ctl: created %s", dir);
+		} else if (errno != EEXIST) {
+			err = errno;
+			log_warn("ctl: cannot create %s", dir);
+			goto out;
+		}
+		if (s == NULL)
+			break;
+		*s = '/';
+	}
+out:
+	free(dir);
+	return err;
+}
+
+int
+ctl_open(struct sipd *sd)
+{
+	const char *ep = sd->conf->ctl_sipctl, *path = NULL;
+	int linger = 0, err = 0;
+	int64_t maxmsg = CTL_REQ_MAX;
+	struct ctl *c;
+	size_t sz;
+
+	if (ep == NULL || *ep == '\0')
+		return EINVAL;
+	if (sd->zmq == NULL && (sd->zmq = zmq_ctx_new()) == NULL)
+		return errno;
+	c = xcalloc(1, sizeof(*c));
+	c->fd = -1;
+	loop_timer_init(&c->t_more, ctl_on_more, sd);
+
+	if ((c->sock = zmq_socket(sd->zmq, ZMQ_ROUTER)) == NULL) {
+		err = errno;
+		goto out;
+	}
+	if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
+		err = errno;
+		goto out;
+	}
+	/* ipc://@name is Linux's abstract namespace: no file */
+	if (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && ep[6] != '\0') {
+		path = ep + 6;
+		if ((err = ctl_mkparents(path)) != 0)
+			goto out;
+	}
+	if (zmq_bind(c->sock, ep) != 0) {
+		err = errno;
+		log_warnx("ctl: cannot bind %s: %s", ep, zmq_strerror(err));
+		goto out;
+	}
+	if (path != NULL && chmod(path, 0660) != 0) {
+		err = errno;
+		log_warn("ctl: chmod %s", path);
+		goto out;
+	}
+	sz = sizeof(c->fd);
+	if (zmq_getsockopt(c->sock, ZMQ_FD, &c->fd, &sz) != 0) {
+		err = errno;
+		goto out;
+	}
+	if ((err = loop_fd_add(sd->loop, c->fd, EPOLLIN, ctl_on_fd, sd)) != 0)
+		goto out;
+	c->path = path != NULL ? xstrdup(path) : NULL;
+	sd->ctl = c;
+	log_info("ctl: sipctl control socket on %s", ep);
+	/* anything that arrived already would not wake an edge-triggered fd */
+	ctl_drain(sd);
+out:
+	if (err != 0) {
+		if (c->sock != NULL)
+			zmq_close(c->sock);
+		free(c);
+	}
+	return err;
+}
+
+void
+ctl_close(struct sipd *sd)
+{
+	struct ctl *c = sd->ctl;
+
+	if (c == NULL)
+		return;
+	loop_timer_stop(sd->loop, &c->t_more);
+	if (c->fd >= 0)
+		loop_fd_del(sd->loop, c->fd);
+	zmq_close(c->sock);	/* linger 0: nothing waits */
+	/* ZeroMQ 4.3 leaves the ipc file behind */
+	if (c->path != NULL && unlink(c->path) != 0 && errno != ENOENT)
+		log_warn("ctl: unlink %s", c->path);
+	free(c->path);
+	free(c);
+	sd->ctl = NULL;
+}

@@ -1,0 +1,829 @@
+/*
+ * proto_test.c — unit tests of proto/: an encode→decode round trip for
+ * every message of proto_msgs.h (a message without a sample here does not
+ * compile), the rejection of every kind of bad buffer (truncated at every
+ * length, wrong magic, other version, unknown type, lying lengths, strings
+ * longer than the buffer, empty argv, wrong field kinds, trailing bytes),
+ * dispatch, and a fuzz loop of random and mutated buffers that must never
+ * crash (run it under ASan: --enable-sanitizers).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "proto/proto.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* a small deterministic PRNG (xorshift64*), so failures reproduce */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static void
+be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* hand-made buffers: a header, then fields appended one by one */
+struct craft {
+	uint8_t	b[512];
+	size_t	len;
+};
+
+static void
+craft_hdr(struct craft *c, uint32_t magic, uint16_t version, uint16_t type, uint32_t reqid)
+{
+	be32(c->b, magic);
+	be16(c->b + 4, version);
+	be16(c->b + 6, type);
+	be32(c->b + 8, reqid);
+	be32(c->b + 12, 0);
+	c->len = PROTO_HDR_LEN;
+}
+
+static void
+craft_raw(struct craft *c, const void *p, size_t n)
+{
+	ck_assert(c->len + n <= sizeof(c->b));
+	memcpy(c->b + c->len, p, n);
+	c->len += n;
+}
+
+static void
+craft_u8(struct craft *c, uint8_t v)
+{
+	craft_raw(c, &v, 1);
+}
+
+static void
+craft_u32(struct craft *c, uint32_t v)
+{
+	uint8_t b[4];
+
+	be32(b, v);
+	craft_raw(c, b, 4);
+}
+
+/* kinds as on the wire (proto.c): U32 1, STR 3, STRV 4 */
+static void
+craft_field_u32(struct craft *c, uint32_t v)
+{
+	craft_u8(c, 1);
+	craft_u32(c, 4);
+	craft_u32(c, v);
+}
+
+static void
+craft_field_str(struct craft *c, const char *s, size_t n)
+{
+	craft_u8(c, 3);
+	craft_u32(c, (uint32_t)n);
+	craft_raw(c, s, n);
+}
+
+/* sets the header's body length to what follows it */
+static void
+craft_seal(struct craft *c)
+{
+	be32(c->b + 12, (uint32_t)(c->len - PROTO_HDR_LEN));
+}
+
+static int
+decode_and_free(const void *buf, size_t len)
+{
+	struct proto_msg m;
+	int err;
+
+	err = proto_decode(buf, len, &m);
+	proto_msg_free(&m);
+	return err;
+}
+
+/* ---------------------------------------------------------------- samples */
+
+/*
+ * One sample per message, filled with awkward but valid values; the
+ * PROTO_MESSAGES expansions below need a sample_<name> for each.
+ */
+static const char *const sample_argv[] = { "call", "hangup", "", "65418859@192.168.2.159",
+	"Obsadené ☎" };
+
+static void
+sample_error(struct proto_msg *m)
+{
+	m->u.error.code = PROTO_ERR_VERSION;
+	m->u.error.text = (char *)"protocol version 9 not supported";
+}
+
+static void
+sample_admin_req(struct proto_msg *m)
+{
+	m->u.admin_req.argv.n = sizeof(sample_argv) / sizeof(sample_argv[0]);
+	m->u.admin_req.argv.v = (char **)sample_argv;
+}
+
+static void
+sample_admin_rep(struct proto_msg *m)
+{
+	m->u.admin_rep.status = PROTO_ADMIN_REFUSED;
+	m->u.admin_rep.body = (char *)"{\"error\": \"no such call: x\"}";
+}
+
+struct sample {
+	uint16_t	 type;
+	const char	*name;
+	void		(*fill)(struct proto_msg *);
+};
+
+static const struct sample samples[] = {
+#define SAMPLE_(id, NAME, name)	{ PROTO_##NAME, #NAME, sample_##name },
+	PROTO_MESSAGES(SAMPLE_)
+#undef SAMPLE_
+};
+#define NSAMPLES	(sizeof(samples) / sizeof(samples[0]))
+
+static void
+sample_encode(size_t i, uint32_t reqid, void **buf, size_t *len)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = samples[i].type;
+	m.reqid = reqid;
+	samples[i].fill(&m);
+	ck_assert_int_eq(proto_encode(&m, buf, len), 0);
+}
+
+/* ---------------------------------------------------------------- round trips */
+
+/* every message: encode, decode, encode again gives the same bytes */
+START_TEST(test_roundtrip_every_message)
+{
+	struct proto_msg m;
+	void *b1, *b2;
+	size_t l1, l2, i;
+
+	for (i = 0; i < NSAMPLES; i++) {
+		sample_encode(i, 0x01020304u + (uint32_t)i, &b1, &l1);
+		ck_assert_int_eq(proto_decode(b1, l1, &m), 0);
+		ck_assert_uint_eq(m.type, samples[i].type);
+		ck_assert_uint_eq(m.reqid, 0x01020304u + (uint32_t)i);
+		ck_assert_str_eq(proto_type_name(m.type), samples[i].name);
+		ck_assert_int_eq(proto_encode(&m, &b2, &l2), 0);
+		ck_assert_uint_eq(l1, l2);
+		ck_assert(memcmp(b1, b2, l1) == 0);
+		proto_msg_free(&m);
+		free(b1);
+		free(b2);
+	}
+}
+END_TEST
+
+START_TEST(test_roundtrip_error)
+{
+	struct proto_msg m;
+	void *buf;
+	size_t len;
+
+	ck_assert_int_eq(proto_encode_error(42, PROTO_ERR_TYPE, "unknown message type 999",
+	    &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.type, PROTO_ERROR);
+	ck_assert_uint_eq(m.reqid, 42);
+	ck_assert_uint_eq(m.u.error.code, PROTO_ERR_TYPE);
+	ck_assert_str_eq(m.u.error.text, "unknown message type 999");
+	proto_msg_free(&m);
+	ck_assert_uint_eq(m.type, 0);
+	ck_assert_ptr_null(m.u.error.text);
+	free(buf);
+
+	/* empty text */
+	ck_assert_int_eq(proto_encode_error(0, PROTO_ERR_INTERNAL, "", &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_str_eq(m.u.error.text, "");
+	proto_msg_free(&m);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_roundtrip_admin_req)
+{
+	const char *words[PROTO_ARGV_MAX];
+	struct proto_msg m;
+	void *buf;
+	size_t len, i, n = sizeof(sample_argv) / sizeof(sample_argv[0]);
+
+	ck_assert_int_eq(proto_encode_admin_req(7, n, sample_argv, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.type, PROTO_ADMIN_REQ);
+	ck_assert_uint_eq(m.reqid, 7);
+	ck_assert_uint_eq(m.u.admin_req.argv.n, n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(m.u.admin_req.argv.v[i], sample_argv[i]);
+	ck_assert_ptr_null(m.u.admin_req.argv.v[n]);
+	proto_msg_free(&m);
+	free(buf);
+
+	/* one word, and the most words allowed */
+	ck_assert_int_eq(proto_encode_admin_req(8, 1, sample_argv, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.u.admin_req.argv.n, 1);
+	ck_assert_str_eq(m.u.admin_req.argv.v[0], "call");
+	proto_msg_free(&m);
+	free(buf);
+	for (i = 0; i < PROTO_ARGV_MAX; i++)
+		words[i] = "w";
+	ck_assert_int_eq(proto_encode_admin_req(9, PROTO_ARGV_MAX, words, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.u.admin_req.argv.n, PROTO_ARGV_MAX);
+	proto_msg_free(&m);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_roundtrip_admin_rep)
+{
+	static const char json[] = "{\"version\":\"0.1.0\",\"uptime\":12,\"messages\":{\"rx\":1}}";
+	struct proto_msg m;
+	void *buf;
+	size_t len;
+	char *big;
+
+	ck_assert_int_eq(proto_encode_admin_rep(0xffffffffu, PROTO_ADMIN_DONE, json, &buf,
+	    &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.type, PROTO_ADMIN_REP);
+	ck_assert_uint_eq(m.reqid, 0xffffffffu);
+	ck_assert_uint_eq(m.u.admin_rep.status, PROTO_ADMIN_DONE);
+	ck_assert_str_eq(m.u.admin_rep.body, json);
+	proto_msg_free(&m);
+	free(buf);
+
+	/* a large body (many registrations) */
+	big = malloc(1 << 20);
+	memset(big, 'x', (1 << 20) - 1);
+	big[(1 << 20) - 1] = '\0';
+	ck_assert_int_eq(proto_encode_admin_rep(1, PROTO_ADMIN_DONE, big, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(strlen(m.u.admin_rep.body), (1 << 20) - 1);
+	proto_msg_free(&m);
+	free(buf);
+	free(big);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- encoder refusals */
+
+START_TEST(test_encode_refuses)
+{
+	const char *const withnull[] = { "call", NULL };
+	const char *words[PROTO_ARGV_MAX + 1];
+	struct proto_msg m;
+	void *buf = NULL;
+	size_t len = 0, i;
+	char *longword;
+
+	/* zero-length argv */
+	ck_assert_int_eq(proto_encode_admin_req(1, 0, sample_argv, &buf, &len), EINVAL);
+	ck_assert_int_eq(proto_encode_admin_req(1, 0, NULL, &buf, &len), EINVAL);
+	/* too many words, a NULL word, a word too long */
+	for (i = 0; i <= PROTO_ARGV_MAX; i++)
+		words[i] = "w";
+	ck_assert_int_eq(proto_encode_admin_req(1, PROTO_ARGV_MAX + 1, words, &buf, &len),
+	    EINVAL);
+	ck_assert_int_eq(proto_encode_admin_req(1, 2, withnull, &buf, &len), EINVAL);
+	longword = malloc(PROTO_STRV_ITEM_MAX + 2);
+	memset(longword, 'a', PROTO_STRV_ITEM_MAX + 1);
+	longword[PROTO_STRV_ITEM_MAX + 1] = '\0';
+	words[0] = longword;
+	ck_assert_int_eq(proto_encode_admin_req(1, 1, words, &buf, &len), EINVAL);
+	free(longword);
+	/* status out of range, NULL body, text too long */
+	ck_assert_int_eq(proto_encode_admin_rep(1, 2, "{}", &buf, &len), EINVAL);
+	ck_assert_int_eq(proto_encode_admin_rep(1, 0, NULL, &buf, &len), EINVAL);
+	longword = malloc(PROTO_TEXT_MAX + 2);
+	memset(longword, 'a', PROTO_TEXT_MAX + 1);
+	longword[PROTO_TEXT_MAX + 1] = '\0';
+	ck_assert_int_eq(proto_encode_error(1, 1, longword, &buf, &len), EINVAL);
+	free(longword);
+	/* unknown type */
+	memset(&m, 0, sizeof(m));
+	m.type = 999;
+	ck_assert_int_eq(proto_encode(&m, &buf, &len), EINVAL);
+	/* nothing was handed out */
+	ck_assert_ptr_null(buf);
+	ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- decoder rejections */
+
+START_TEST(test_truncated_every_length)
+{
+	uint8_t *cut;
+	void *buf;
+	size_t len, i, k;
+	int err;
+
+	for (i = 0; i < NSAMPLES; i++) {
+		sample_encode(i, 5, &buf, &len);
+		for (k = 0; k < len; k++) {
+			/* a fresh allocation of exactly k bytes, so ASan sees overreads */
+			cut = malloc(k ? k : 1);
+			memcpy(cut, buf, k);
+			ck_assert_int_eq(decode_and_free(cut, k), EBADMSG);
+			/* the same, with the header's length telling the truth */
+			if (k >= PROTO_HDR_LEN) {
+				be32(cut + 12, (uint32_t)(k - PROTO_HDR_LEN));
+				err = decode_and_free(cut, k);
+				ck_assert_msg(err == EBADMSG, "%s cut at %zu: %d", samples[i].name,
+				    k, err);
+			}
+			free(cut);
+		}
+		ck_assert_int_eq(decode_and_free(buf, len), 0);
+		ck_assert_int_eq(decode_and_free(NULL, 0), EBADMSG);
+		free(buf);
+	}
+}
+END_TEST
+
+START_TEST(test_wrong_magic)
+{
+	struct proto_hdr h;
+	uint8_t *b;
+	void *buf;
+	size_t len;
+
+	sample_encode(0, 5, &buf, &len);
+	b = buf;
+	b[0] ^= 0x20;
+	ck_assert_int_eq(decode_and_free(buf, len), EBADMSG);
+	ck_assert_int_eq(proto_header(buf, len, &h), EBADMSG);
+	b[0] ^= 0x20;
+	b[3] = 'Z';
+	ck_assert_int_eq(decode_and_free(buf, len), EBADMSG);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_wrong_version)
+{
+	struct proto_msg m;
+	uint8_t *b;
+	void *buf;
+	size_t len;
+
+	ck_assert_int_eq(proto_encode_admin_req(3, 1, sample_argv, &buf, &len), 0);
+	b = buf;
+	be16(b + 4, PROTO_VERSION + 1);
+	ck_assert_int_eq(decode_and_free(buf, len), EPROTONOSUPPORT);
+	be16(b + 4, 0);
+	ck_assert_int_eq(decode_and_free(buf, len), EPROTONOSUPPORT);
+	be16(b + 4, 0xffff);
+	ck_assert_int_eq(decode_and_free(buf, len), EPROTONOSUPPORT);
+	free(buf);
+
+	/* an ERROR is read whatever its version (but never version 0) */
+	ck_assert_int_eq(proto_encode_error(3, PROTO_ERR_VERSION, "speak 1", &buf, &len), 0);
+	b = buf;
+	be16(b + 4, PROTO_VERSION + 1);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.u.error.code, PROTO_ERR_VERSION);
+	proto_msg_free(&m);
+	be16(b + 4, 0);
+	ck_assert_int_eq(decode_and_free(buf, len), EPROTONOSUPPORT);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_unknown_type)
+{
+	struct craft c;
+	uint16_t t;
+
+	for (t = 0; t < 512; t++) {
+		if (proto_type_name(t) != NULL)
+			continue;
+		craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, t, 77);
+		craft_field_u32(&c, 1);
+		craft_seal(&c);
+		ck_assert_int_eq(decode_and_free(c.b, c.len), ENOMSG);
+	}
+	ck_assert_ptr_null(proto_type_name(0));
+	ck_assert_ptr_null(proto_type_name(0xffff));
+	ck_assert_str_eq(proto_type_name(PROTO_ADMIN_REQ), "ADMIN_REQ");
+}
+END_TEST
+
+START_TEST(test_body_length_lies)
+{
+	uint8_t *b;
+	void *buf;
+	size_t len;
+
+	ck_assert_int_eq(proto_encode_admin_rep(3, 0, "{}", &buf, &len), 0);
+	b = buf;
+	/* claims more than there is */
+	be32(b + 12, (uint32_t)(len - PROTO_HDR_LEN + 1));
+	ck_assert_int_eq(decode_and_free(buf, len), EBADMSG);
+	be32(b + 12, 0x7fffffff);
+	ck_assert_int_eq(decode_and_free(buf, len), EMSGSIZE);
+	be32(b + 12, PROTO_BODY_MAX);
+	ck_assert_int_eq(decode_and_free(buf, len), EBADMSG);
+	/* claims less than there is */
+	be32(b + 12, (uint32_t)(len - PROTO_HDR_LEN - 1));
+	ck_assert_int_eq(decode_and_free(buf, len), EBADMSG);
+	be32(b + 12, 0);
+	ck_assert_int_eq(decode_and_free(buf, len), EBADMSG);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_string_longer_than_buffer)
+{
+	struct craft c;
+
+	/* ADMIN_REP whose body string says 1000 bytes, holds 2 */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 1);
+	craft_field_u32(&c, 0);
+	craft_u8(&c, 3);
+	craft_u32(&c, 1000);
+	craft_raw(&c, "{}", 2);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* a string length of 4 GiB - 1 */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 1);
+	craft_field_u32(&c, 0);
+	craft_u8(&c, 3);
+	craft_u32(&c, 0xffffffffu);
+	craft_raw(&c, "{}", 2);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* an argv word longer than its list */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REQ, 1);
+	craft_u8(&c, 4);
+	craft_u32(&c, 4 + 4 + 6);
+	craft_u32(&c, 1);
+	craft_u32(&c, 200);
+	craft_raw(&c, "status", 6);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* an argv list claiming 2^32-1 words in 8 bytes: no huge allocation */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REQ, 1);
+	craft_u8(&c, 4);
+	craft_u32(&c, 8);
+	craft_u32(&c, 0xffffffffu);
+	craft_u32(&c, 0);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* the list's length shorter than its words */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REQ, 1);
+	craft_u8(&c, 4);
+	craft_u32(&c, 4 + 4 + 3);
+	craft_u32(&c, 1);
+	craft_u32(&c, 6);
+	craft_raw(&c, "status", 6);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+}
+END_TEST
+
+START_TEST(test_zero_length_argv)
+{
+	struct craft c;
+
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REQ, 1);
+	craft_u8(&c, 4);
+	craft_u32(&c, 4);
+	craft_u32(&c, 0);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* no argv field at all */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REQ, 1);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+}
+END_TEST
+
+START_TEST(test_bad_fields)
+{
+	struct proto_msg m;
+	struct craft c;
+
+	/* a good hand-made ADMIN_REP first, to show the crafting is right */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 9);
+	craft_field_u32(&c, 1);
+	craft_field_str(&c, "{}", 2);
+	craft_seal(&c);
+	ck_assert_int_eq(proto_decode(c.b, c.len, &m), 0);
+	ck_assert_uint_eq(m.u.admin_rep.status, 1);
+	ck_assert_str_eq(m.u.admin_rep.body, "{}");
+	proto_msg_free(&m);
+
+	/* fields swapped: wrong kinds */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 9);
+	craft_field_str(&c, "{}", 2);
+	craft_field_u32(&c, 1);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* status out of bounds */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 9);
+	craft_field_u32(&c, 2);
+	craft_field_str(&c, "{}", 2);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* a U32 whose length is not 4 */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 9);
+	craft_u8(&c, 1);
+	craft_u32(&c, 5);
+	craft_u32(&c, 0);
+	craft_u8(&c, 0);
+	craft_field_str(&c, "{}", 2);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* a NUL inside a string */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 9);
+	craft_field_u32(&c, 0);
+	craft_field_str(&c, "{\0}", 3);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* bytes after the last field */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_ADMIN_REP, 9);
+	craft_field_u32(&c, 0);
+	craft_field_str(&c, "{}", 2);
+	craft_u8(&c, 0);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+
+	/* an error text over PROTO_TEXT_MAX is refused (built by hand) */
+	{
+		uint8_t *b = malloc(PROTO_HDR_LEN + 9 + 5 + PROTO_TEXT_MAX + 1);
+		size_t n = PROTO_HDR_LEN + 9 + 5 + PROTO_TEXT_MAX + 1;
+
+		memset(b, 'a', n);
+		be32(b, PROTO_MAGIC);
+		be16(b + 4, PROTO_VERSION);
+		be16(b + 6, PROTO_ERROR);
+		be32(b + 8, 1);
+		be32(b + 12, (uint32_t)(n - PROTO_HDR_LEN));
+		b[16] = 1;
+		be32(b + 17, 4);
+		be32(b + 21, 1);
+		b[25] = 3;
+		be32(b + 26, PROTO_TEXT_MAX + 1);
+		ck_assert_int_eq(decode_and_free(b, n), EBADMSG);
+		/* one byte less is fine */
+		be32(b + 12, (uint32_t)(n - 1 - PROTO_HDR_LEN));
+		be32(b + 26, PROTO_TEXT_MAX);
+		ck_assert_int_eq(decode_and_free(b, n - 1), 0);
+		free(b);
+	}
+}
+END_TEST
+
+/* ---------------------------------------------------------------- errors, dispatch */
+
+START_TEST(test_refusal)
+{
+	struct proto_msg m;
+	struct craft c;
+	void *buf;
+	size_t len;
+
+	/* unknown type: the ERROR keeps the request id */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, 999, 1234);
+	craft_seal(&c);
+	ck_assert_int_eq(proto_encode_refusal(c.b, c.len, ENOMSG, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.type, PROTO_ERROR);
+	ck_assert_uint_eq(m.reqid, 1234);
+	ck_assert_uint_eq(m.u.error.code, PROTO_ERR_TYPE);
+	ck_assert_str_eq(m.u.error.text, "unknown message type 999");
+	proto_msg_free(&m);
+	free(buf);
+
+	/* other version */
+	craft_hdr(&c, PROTO_MAGIC, 7, PROTO_ADMIN_REQ, 55);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EPROTONOSUPPORT);
+	ck_assert_int_eq(proto_encode_refusal(c.b, c.len, EPROTONOSUPPORT, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.reqid, 55);
+	ck_assert_uint_eq(m.u.error.code, PROTO_ERR_VERSION);
+	ck_assert(strstr(m.u.error.text, "version 7") != NULL);
+	proto_msg_free(&m);
+	free(buf);
+
+	/* garbage: request id 0 */
+	ck_assert_int_eq(proto_encode_refusal("hello", 5, EBADMSG, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.reqid, 0);
+	ck_assert_uint_eq(m.u.error.code, PROTO_ERR_MALFORMED);
+	proto_msg_free(&m);
+	free(buf);
+	ck_assert_int_eq(proto_encode_refusal(NULL, 0, ENOMEM, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_uint_eq(m.u.error.code, PROTO_ERR_INTERNAL);
+	proto_msg_free(&m);
+	free(buf);
+
+	ck_assert_uint_eq(proto_errcode(EBADMSG), PROTO_ERR_MALFORMED);
+	ck_assert_uint_eq(proto_errcode(ENOTSUP), PROTO_ERR_UNEXPECTED);
+	ck_assert_uint_eq(proto_errcode(EMSGSIZE), PROTO_ERR_TOOBIG);
+	ck_assert_str_eq(proto_errcode_str(PROTO_ERR_TYPE), "unknown message type");
+	ck_assert_str_eq(proto_errcode_str(12345), "unknown error");
+}
+END_TEST
+
+struct seen {
+	int		 calls;
+	uint32_t	 reqid;
+	size_t		 argc;
+};
+
+static int
+on_admin_req(uint32_t reqid, const struct proto_admin_req *msg, void *arg)
+{
+	struct seen *s = arg;
+
+	s->calls++;
+	s->reqid = reqid;
+	s->argc = msg->argv.n;
+	return 0;
+}
+
+START_TEST(test_dispatch)
+{
+	struct proto_handlers h;
+	struct proto_msg m;
+	struct seen s;
+	void *buf;
+	size_t len;
+
+	memset(&h, 0, sizeof(h));
+	memset(&s, 0, sizeof(s));
+	h.admin_req = on_admin_req;
+	ck_assert_int_eq(proto_encode_admin_req(31, 3, sample_argv, &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_int_eq(proto_dispatch(&m, &h, &s), 0);
+	ck_assert_int_eq(s.calls, 1);
+	ck_assert_uint_eq(s.reqid, 31);
+	ck_assert_uint_eq(s.argc, 3);
+	proto_msg_free(&m);
+	free(buf);
+
+	/* no handler for ADMIN_REP */
+	ck_assert_int_eq(proto_encode_admin_rep(32, 0, "{}", &buf, &len), 0);
+	ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+	ck_assert_int_eq(proto_dispatch(&m, &h, &s), ENOTSUP);
+	ck_assert_int_eq(s.calls, 1);
+	proto_msg_free(&m);
+	free(buf);
+
+	/* unknown type */
+	memset(&m, 0, sizeof(m));
+	m.type = 999;
+	ck_assert_int_eq(proto_dispatch(&m, &h, &s), ENOMSG);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- fuzz */
+
+/*
+ * 100000 buffers: random bytes (some behind a valid header, so the field
+ * decoder is reached), and valid messages with bits flipped, bytes
+ * replaced, cut or extended.  Nothing may crash or leak; whatever decodes
+ * must encode again.
+ */
+START_TEST(test_fuzz)
+{
+	void *good[NSAMPLES], *re;
+	size_t goodlen[NSAMPLES], n, len, i, j, relen;
+	struct proto_msg m;
+	uint8_t *b;
+	int accepted = 0, rejected = 0;
+
+	for (i = 0; i < NSAMPLES; i++)
+		sample_encode(i, (uint32_t)i, &good[i], &goodlen[i]);
+	for (i = 0; i < 100000; i++) {
+		uint64_t r = rng();
+
+		if (r % 4 == 0) {
+			/* random bytes */
+			len = (size_t)(rng() % 300);
+			b = malloc(len ? len : 1);
+			for (j = 0; j < len; j++)
+				b[j] = (uint8_t)rng();
+			if (len >= PROTO_HDR_LEN && (r >> 8) % 2 == 0) {
+				be32(b, PROTO_MAGIC);
+				be16(b + 4, PROTO_VERSION);
+				be16(b + 6, samples[(r >> 16) % NSAMPLES].type);
+				be32(b + 12, (uint32_t)(len - PROTO_HDR_LEN));
+			}
+		} else {
+			/* a mutated valid message */
+			n = (size_t)((r >> 8) % NSAMPLES);
+			len = goodlen[n];
+			if ((r >> 16) % 8 == 0)
+				len = (size_t)(rng() % (goodlen[n] + 40));
+			b = malloc(len ? len : 1);
+			memcpy(b, good[n], len < goodlen[n] ? len : goodlen[n]);
+			for (j = goodlen[n]; j < len; j++)
+				b[j] = (uint8_t)rng();
+			for (j = 0; len > 0 && j < 1 + (r >> 24) % 4; j++) {
+				size_t at = (size_t)(rng() % len);
+
+				if ((r >> 30) % 2 == 0)
+					b[at] ^= (uint8_t)(1u << (rng() % 8));
+				else
+					b[at] = (uint8_t)rng();
+			}
+			if (len >= PROTO_HDR_LEN && (r >> 32) % 2 == 0)
+				be32(b + 12, (uint32_t)(len - PROTO_HDR_LEN));
+		}
+		if (proto_decode(b, len, &m) == 0) {
+			accepted++;
+			ck_assert_ptr_nonnull(proto_type_name(m.type));
+			ck_assert_int_eq(proto_encode(&m, &re, &relen), 0);
+			free(re);
+			proto_msg_free(&m);
+		} else {
+			rejected++;
+			ck_assert_uint_eq(m.type, 0);
+			ck_assert_int_eq(proto_encode_refusal(b, len, EBADMSG, &re, &relen), 0);
+			free(re);
+		}
+		free(b);
+	}
+	for (i = 0; i < NSAMPLES; i++)
+		free(good[i]);
+	ck_assert_int_gt(accepted, 0);
+	ck_assert_int_gt(rejected, 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc = tcase_create("proto");
+	SRunner *sr;
+	int failed;
+
+	log_init("proto_test", 1, LOG_LVL_WARN);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_roundtrip_every_message);
+	tcase_add_test(tc, test_roundtrip_error);
+	tcase_add_test(tc, test_roundtrip_admin_req);
+	tcase_add_test(tc, test_roundtrip_admin_rep);
+	tcase_add_test(tc, test_encode_refuses);
+	tcase_add_test(tc, test_truncated_every_length);
+	tcase_add_test(tc, test_wrong_magic);
+	tcase_add_test(tc, test_wrong_version);
+	tcase_add_test(tc, test_unknown_type);
+	tcase_add_test(tc, test_body_length_lies);
+	tcase_add_test(tc, test_string_longer_than_buffer);
+	tcase_add_test(tc, test_zero_length_argv);
+	tcase_add_test(tc, test_bad_fields);
+	tcase_add_test(tc, test_refusal);
+	tcase_add_test(tc, test_dispatch);
+	tcase_add_test(tc, test_fuzz);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

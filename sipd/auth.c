@@ -716,3 +716,20 @@ auth_challenge(struct sipd *sd, osip_message_t *resp, int proxy, int stale)
 	else
 		osip_message_set_www_authenticate(resp, hv);
 }
+
+void
+auth_challenge_hdr(struct sipd *sd, int proxy, int stale, char *buf, size_t len)
+{
+	struct auth *a = sd->auth;
+	char nonce[64];
+
+	if (a == NULL) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	auth_nonce_make(sd, nonce, sizeof(nonce));
+	snprintf(buf, len, "%s: %s%s\", algorithm=MD5, qop=\"auth\"%s\r\n",
+	    proxy ? "Proxy-Authenticate" : "WWW-Authenticate", a->chal_prefix, nonce,
+	    stale ? ", stale=true" : "");
+}

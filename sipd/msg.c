@@ -181,28 +181,266 @@ msg_make_response(struct sipd *sd, const osip_message_t *req, int status, const 
 	return r;
 }
 
-/* Answers a bad request directly (no transaction: it would not match one). */
-static void
-msg_reject(struct sipd *sd, osip_message_t *req, const struct tp_source *src, int status,
-    const char *why)
+/* ------------------------------------------------------------ raw text
+ *
+ * Responses sipd makes itself are built from the request's text, not by
+ * cloning libosip2 structures: Via, From, To, Call-ID and CSeq are copied
+ * verbatim (RFC 3261 8.2.6.2), the top Via gets received/rport.  This is
+ * also how a request that libosip2 cannot parse still gets its 400.
+ */
+
+struct msg_raw {
+	const char	*via[32];
+	size_t		 vialen[32];
+	int		 nvia;
+	const char	*from, *to, *callid, *cseq, *clen;
+	size_t		 fromlen, tolen, callidlen, cseqlen, clenlen;
+	size_t		 hdrend;	/* offset of the body */
+	const char	*why;		/* first problem seen, or NULL */
+};
+
+static int
+msg_name_is(const char *n, size_t nlen, const char *full, const char *compact)
 {
-	osip_message_t *r;
-	char *buf;
-	size_t len;
+	return (strlen(full) == nlen && strncasecmp(n, full, nlen) == 0) ||
+	    (compact != NULL && nlen == 1 && (n[0] | 0x20) == compact[0]);
+}
+
+/* Finds the header lines we copy.  0, or EINVAL when there is no header block. */
+static int
+msg_raw_scan(const char *buf, size_t len, struct msg_raw *r)
+{
+	const char *p = buf, *end = buf + len, *eol;
+
+	memset(r, 0, sizeof(*r));
+	if ((eol = memchr(p, '\n', len)) == NULL)
+		return EINVAL;
+	p = eol + 1;	/* past the start line */
+	while (p < end) {
+		const char *h = p, *colon;
+		size_t hlen, nlen;
+
+		if (*p == '\r' || *p == '\n') {	/* the empty line */
+			p += (*p == '\r' && p + 1 < end && p[1] == '\n') ? 2 : 1;
+			r->hdrend = (size_t)(p - buf);
+			return 0;
+		}
+		/* a header and its continuation lines */
+		for (;;) {
+			eol = memchr(p, '\n', (size_t)(end - p));
+			if (eol == NULL) {
+				p = end;
+				break;
+			}
+			p = eol + 1;
+			if (p >= end || (*p != ' ' && *p != '\t'))
+				break;
+		}
+		hlen = (size_t)(p - h);
+		while (hlen > 0 && (h[hlen - 1] == '\n' || h[hlen - 1] == '\r'))
+			hlen--;
+		colon = memchr(h, ':', hlen);
+		if (colon == NULL) {
+			if (r->why == NULL)
+				r->why = "Header line without a colon";
+			continue;
+		}
+		nlen = (size_t)(colon - h);
+		while (nlen > 0 && (h[nlen - 1] == ' ' || h[nlen - 1] == '\t'))
+			nlen--;
+		if (msg_name_is(h, nlen, "via", "v")) {
+			if (r->nvia < 32) {
+				r->via[r->nvia] = h;
+				r->vialen[r->nvia++] = hlen;
+			}
+		} else if (r->from == NULL && msg_name_is(h, nlen, "from", "f")) {
+			r->from = h;
+			r->fromlen = hlen;
+		} else if (r->to == NULL && msg_name_is(h, nlen, "to", "t")) {
+			r->to = h;
+			r->tolen = hlen;
+		} else if (r->callid == NULL && msg_name_is(h, nlen, "call-id", "i")) {
+			r->callid = h;
+			r->callidlen = hlen;
+		} else if (r->cseq == NULL && msg_name_is(h, nlen, "cseq", NULL)) {
+			r->cseq = h;
+			r->cseqlen = hlen;
+		} else if (r->clen == NULL && msg_name_is(h, nlen, "content-length", "l")) {
+			r->clen = colon + 1;
+			r->clenlen = hlen - (size_t)(colon + 1 - h);
+		}
+	}
+	return EINVAL;	/* no empty line: not a whole message */
+}
+
+struct msg_out {
+	char	*b;
+	size_t	 len, cap;
+};
+
+static void
+msg_put(struct msg_out *o, const char *s, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		o->cap = (o->len + n + 1) * 2;
+		o->b = xrealloc(o->b, o->cap);
+	}
+	memcpy(o->b + o->len, s, n);
+	o->len += n;
+	o->b[o->len] = '\0';
+}
+
+static void
+msg_puts(struct msg_out *o, const char *s)
+{
+	msg_put(o, s, strlen(s));
+}
+
+/* The top Via, with rport filled and received added (RFC 3581, 3261 18.2.1). */
+static void
+msg_put_top_via(struct msg_out *o, const char *h, size_t hlen, const struct tp_source *src)
+{
+	const char *v = memchr(h, ':', hlen) + 1, *end = h + hlen, *vend, *p, *host;
+	char ip[64], port[16], *first;
+	size_t hostlen;
+	int quoted = 0;
+
+	tp_addr_host(&src->peer, ip, sizeof(ip));
+	snprintf(port, sizeof(port), "%d", tp_addr_port(&src->peer));
+	for (vend = v; vend < end; vend++) {	/* the end of the first value */
+		if (*vend == '"')
+			quoted = !quoted;
+		else if (*vend == ',' && !quoted)
+			break;
+	}
+	while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+		vend--;
+	/* sent-by host: after "SIP/2.0/UDP" */
+	for (p = v; p < vend && (*p == ' ' || *p == '\t'); p++)
+		;
+	while (p < vend && *p != ' ' && *p != '\t')
+		p++;
+	while (p < vend && (*p == ' ' || *p == '\t'))
+		p++;
+	host = p;
+	if (p < vend && *p == '[') {
+		while (p < vend && *p != ']')
+			p++;
+		host++;
+	} else
+		while (p < vend && *p != ':' && *p != ';' && *p != ' ')
+			p++;
+	hostlen = (size_t)(p - host);
+
+	for (p = v; p < vend; ) {
+		const char *semi = memchr(p, ';', (size_t)(vend - p));
+
+		if (semi == NULL)
+			break;
+		if ((size_t)(vend - semi) >= 6 && strncasecmp(semi, ";rport", 6) == 0 &&
+		    (semi + 6 == vend || semi[6] == ';' || semi[6] == ' ')) {
+			msg_put(o, h, (size_t)(semi + 6 - h));
+			msg_puts(o, "=");
+			msg_puts(o, port);
+			h = semi + 6;
+			hlen = (size_t)(end - h);
+			break;
+		}
+		p = semi + 1;
+	}
+	msg_put(o, h, (size_t)(vend - h));
+	first = xstrndup(v, (size_t)(vend - v));
+	if ((hostlen != strlen(ip) || strncmp(host, ip, hostlen) != 0) &&
+	    strcasestr(first, ";received=") == NULL) {
+		msg_puts(o, ";received=");
+		msg_puts(o, ip);
+	}
+	free(first);
+	msg_put(o, vend, (size_t)(end - vend));
+	msg_puts(o, "\r\n");
+}
+
+int
+msg_response_raw(struct sipd *sd, const char *raw, size_t len, const struct tp_source *src,
+    int status, const char *reason, const char *hdrs, char **out, size_t *outlen)
+{
+	struct msg_raw r;
+	struct msg_out o = { NULL, 0, 0 };
+	char line[64];
+	int i;
+
+	if (msg_raw_scan(raw, len, &r) != 0 && r.hdrend == 0 && r.nvia == 0)
+		return EINVAL;
+	if (r.nvia == 0)
+		return EINVAL;	/* no way back */
+	o.cap = len + 256 + (hdrs ? strlen(hdrs) : 0);
+	o.b = xmalloc(o.cap);
+	snprintf(line, sizeof(line), "SIP/2.0 %d ", status);
+	msg_puts(&o, line);
+	msg_puts(&o, msg_reason(sd, status, reason));
+	msg_puts(&o, "\r\n");
+	msg_put_top_via(&o, r.via[0], r.vialen[0], src);
+	for (i = 1; i < r.nvia; i++) {
+		msg_put(&o, r.via[i], r.vialen[i]);
+		msg_puts(&o, "\r\n");
+	}
+	/* a malformed request may lack some; answer with what it has */
+	if (r.from != NULL) {
+		msg_put(&o, r.from, r.fromlen);
+		msg_puts(&o, "\r\n");
+	}
+	if (r.to != NULL) {
+		msg_put(&o, r.to, r.tolen);
+	}
+	if (r.to != NULL && status > 100) {
+		char *to = xstrndup(r.to, r.tolen);
+
+		if (strcasestr(to, ";tag=") == NULL) {
+			char tag[17];
+
+			msg_random_token(tag, sizeof(tag));
+			msg_puts(&o, ";tag=");
+			msg_puts(&o, tag);
+		}
+		free(to);
+	}
+	if (r.to != NULL)
+		msg_puts(&o, "\r\n");
+	if (r.callid != NULL) {
+		msg_put(&o, r.callid, r.callidlen);
+		msg_puts(&o, "\r\n");
+	}
+	if (r.cseq != NULL) {
+		msg_put(&o, r.cseq, r.cseqlen);
+		msg_puts(&o, "\r\n");
+	}
+	if (hdrs != NULL)
+		msg_puts(&o, hdrs);
+	msg_puts(&o, "Server: ");
+	msg_puts(&o, sd->server_name);
+	msg_puts(&o, "\r\nContent-Length: 0\r\n\r\n");
+	*out = o.b;
+	*outlen = o.len;
+	return 0;
+}
+
+/* Answers a request straight from its text, with no transaction. */
+static void
+msg_reject_raw(struct sipd *sd, const char *raw, size_t len, const struct tp_source *src,
+    int status, const char *why)
+{
+	char *out;
+	size_t outlen;
 
 	sd->stats.bad++;
-	if (req->sip_method != NULL && strcmp(req->sip_method, "ACK") == 0)
+	if (len >= 4 && strncmp(raw, "ACK ", 4) == 0)
 		return;
-	if (osip_list_size(&req->vias) == 0)
-		return;	/* no way back */
-	r = msg_make_response(sd, req, status, status == 400 ? why : NULL);
-	if (status != 400 && why != NULL)
-		osip_message_set_header(r, "Warning", why);
-	if (msg_to_str(r, &buf, &len) == 0) {
-		tp_send(sd, src, buf, len);
-		osip_free(buf);
+	if (msg_response_raw(sd, raw, len, src, status, why, NULL, &out, &outlen) != 0) {
+		sd->stats.dropped++;
+		return;
 	}
-	osip_message_free(r);
+	tp_send(sd, src, out, outlen);
+	free(out);
 }
 
 /* ------------------------------------------------------------ checks */
@@ -232,6 +470,19 @@ msg_is_token(const char *s)
 	return 1;
 }
 
+/* A host as RFC 3261 25.1 allows: a name, IPv4 or IPv6 (brackets optional). */
+static int
+msg_host_ok(const char *h)
+{
+	if (h == NULL || *h == '\0')
+		return 0;
+	for (; *h; h++)
+		if (!((*h >= 'A' && *h <= 'Z') || (*h >= 'a' && *h <= 'z') ||
+		    (*h >= '0' && *h <= '9') || strchr(".-_:[]", *h) != NULL))
+			return 0;
+	return 1;
+}
+
 /*
  * The reason a message cannot be processed, or NULL.  *status is the
  * response to send for a request (400, 416 or 505).
@@ -251,9 +502,9 @@ msg_check(const osip_message_t *m, int *status)
 	if (via->port != NULL && (!msg_is_digits(via->port, 5) || atoi(via->port) > 65535 ||
 	    atoi(via->port) == 0))
 		return "Bad Via port";
-	if (m->from == NULL || m->from->url == NULL)
+	if (m->from == NULL || m->from->url == NULL || !msg_host_ok(m->from->url->host))
 		return "Missing or bad From";
-	if (m->to == NULL || m->to->url == NULL)
+	if (m->to == NULL || m->to->url == NULL || !msg_host_ok(m->to->url->host))
 		return "Missing or bad To";
 	if (m->call_id == NULL || m->call_id->number == NULL || m->call_id->number[0] == '\0')
 		return "Missing Call-ID";
@@ -275,15 +526,13 @@ msg_check(const osip_message_t *m, int *status)
 			*status = 416;
 			return "Unsupported URI scheme";
 		}
-		if (m->req_uri->host == NULL || m->req_uri->host[0] == '\0')
+		if (!msg_host_ok(m->req_uri->host))
 			return "Bad Request-URI";
 		if (strcmp(m->cseq->method, m->sip_method) != 0)
 			return "CSeq method does not match the request";
 		mf = msg_header(m, "max-forwards");
 		if (mf != NULL && (!msg_is_digits(mf, 3) || atoi(mf) > 255))
 			return "Bad Max-Forwards";
-		if (m->from->url->host == NULL || m->to->url->host == NULL)
-			return "Bad From or To URI";
 	} else {
 		if (m->status_code < 100 || m->status_code > 699)
 			return "Bad status code";
@@ -345,8 +594,9 @@ void
 msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_source *src)
 {
 	osip_message_t *m = NULL;
+	struct msg_raw raw;
 	const char *why;
-	int status;
+	int status, is_request;
 	size_t i;
 
 	sd->stats.rx++;
@@ -355,20 +605,70 @@ msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_sourc
 		;
 	if (i == len)
 		return;
-	if (len - i < 12 || memchr(buf + i, '\0', len - i) != NULL) {
+	buf += i;
+	len -= i;
+	is_request = len >= 4 && strncmp(buf, "SIP/", 4) != 0;
+	if (len < 12 || memchr(buf, '\0', len) != NULL) {
 		sd->stats.dropped++;
+		return;
+	}
+	if (msg_raw_scan(buf, len, &raw) != 0) {
+		if (is_request)
+			msg_reject_raw(sd, buf, len, src, 400, "Incomplete message");
+		else
+			sd->stats.dropped++;
+		return;
+	}
+	if (raw.clen != NULL) {
+		/* RFC 3261 18.3: the body is Content-Length bytes, no more, no less */
+		const char *v = raw.clen;
+		size_t vl = raw.clenlen, k;
+		unsigned long cl = 0;
+
+		while (vl > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vl--;
+		}
+		while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+			vl--;
+		for (k = 0; k < vl && v[k] >= '0' && v[k] <= '9' && k < 9; k++)
+			cl = cl * 10 + (unsigned long)(v[k] - '0');
+		if (vl == 0 || k != vl) {
+			if (is_request)
+				msg_reject_raw(sd, buf, len, src, 400, "Bad Content-Length");
+			else
+				sd->stats.dropped++;
+			return;
+		}
+		if (cl > len - raw.hdrend) {
+			if (is_request)
+				msg_reject_raw(sd, buf, len, src, 400, "Content-Length larger than the body");
+			else
+				sd->stats.dropped++;
+			return;
+		}
+		len = raw.hdrend + cl;	/* anything after the body is not ours */
+	}
+	if (raw.why != NULL) {
+		if (is_request)
+			msg_reject_raw(sd, buf, len, src, 400, raw.why);
+		else
+			sd->stats.dropped++;
 		return;
 	}
 	if (osip_message_init(&m) != 0)
 		fatalx("msg: osip_message_init");
-	if (osip_message_parse(m, buf + i, len - i) != 0 ||
+	if (osip_message_parse(m, buf, len) != 0 ||
 	    (m->sip_method == NULL && m->status_code == 0)) {
 		char peer[80];
 
-		log_debug("msg: unparseable message from %s dropped",
+		log_debug("msg: unparseable message from %s",
 		    tp_source_str(src, peer, sizeof(peer)));
-		sd->stats.dropped++;
 		osip_message_free(m);
+		if (is_request)
+			msg_reject_raw(sd, buf, len, src, 400, "Malformed message");
+		else
+			sd->stats.dropped++;
 		return;
 	}
 	if ((why = msg_check(m, &status)) != NULL) {
@@ -377,7 +677,7 @@ msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_sourc
 		log_info("msg: bad %s from %s: %s", MSG_IS_REQUEST(m) ? "request" : "response",
 		    tp_source_str(src, peer, sizeof(peer)), why);
 		if (MSG_IS_REQUEST(m))
-			msg_reject(sd, m, src, status, why);
+			msg_reject_raw(sd, buf, len, src, status, why);
 		else
 			sd->stats.dropped++;
 		osip_message_free(m);
@@ -386,7 +686,7 @@ msg_received(struct sipd *sd, const char *buf, size_t len, const struct tp_sourc
 	msg_join_call_id(m);
 	if (MSG_IS_REQUEST(m)) {
 		msg_fix_via(m, src);
-		txn_request(sd, m, src);
+		txn_request(sd, m, src, buf, len);
 	} else
 		txn_response(sd, m, src);
 }

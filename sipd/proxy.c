@@ -528,11 +528,8 @@ proxy_fork(struct pctx *ctx, const osip_message_t *req, const char *ruri,
 static void
 proxy_options_self(struct sipd *sd, struct txn *st)
 {
-	osip_message_t *r = msg_make_response(sd, st->req, 200, NULL);
-
-	osip_message_set_header(r, "Allow", PROXY_ALLOW);
-	osip_message_set_header(r, "Accept", "application/sdp");
-	txn_reply(sd, st, r);
+	txn_reply_hdrs(sd, st, 200, NULL,
+	    "Allow: " PROXY_ALLOW "\r\nAccept: application/sdp\r\n");
 }
 
 /*
@@ -544,8 +541,7 @@ proxy_authenticate(struct sipd *sd, struct txn *st, const struct tp_source *src)
 {
 	const osip_message_t *req = st->req;
 	const char *why = NULL, *user = req->from->url->username;
-	osip_message_t *r;
-	char addr[80];
+	char addr[80], hdr[512];
 
 	if (!sd->conf->auth)
 		return 0;
@@ -553,12 +549,11 @@ proxy_authenticate(struct sipd *sd, struct txn *st, const struct tp_source *src)
 	case AUTH_OK:
 		return 0;
 	case AUTH_CHALLENGE:
-		r = msg_make_response(sd, req, 407, NULL);
-		auth_challenge(sd, r, 1, auth_last_stale(sd));
-		txn_reply(sd, st, r);
+		auth_challenge_hdr(sd, 1, auth_last_stale(sd), hdr, sizeof(hdr));
+		txn_reply_hdrs(sd, st, 407, NULL, hdr);
 		return 1;
 	case AUTH_FORBIDDEN: {
-		char port[8], *warn;
+		char port[8];
 
 		snprintf(port, sizeof(port), "%d", tp_addr_port(&src->peer));
 		tp_addr_host(&src->peer, addr, sizeof(addr));
@@ -566,11 +561,9 @@ proxy_authenticate(struct sipd *sd, struct txn *st, const struct tp_source *src)
 		strncat(addr, port, sizeof(addr) - strlen(addr) - 1);
 		journal_write(sd->journal, "auth-fail", "user", user ? user : "", "addr", addr,
 		    "method", req->sip_method, "reason", why, (char *)NULL);
-		r = msg_make_response(sd, req, 403, NULL);
-		xasprintf(&warn, "399 %s \"%s\"", sd->conf->domain, why ? why : "forbidden");
-		osip_message_set_header(r, "Warning", warn);
-		free(warn);
-		txn_reply(sd, st, r);
+		snprintf(hdr, sizeof(hdr), "Warning: 399 %s \"%s\"\r\n", sd->conf->domain,
+		    why ? why : "forbidden");
+		txn_reply_hdrs(sd, st, 403, NULL, hdr);
 		return 1;
 	}
 	default:
@@ -777,18 +770,10 @@ proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req, const struct
 	}
 	if (strcmp(method, "SUBSCRIBE") == 0 || strcmp(method, "PUBLISH") == 0 ||
 	    strcmp(method, "REFER") == 0) {
-		osip_message_t *r = msg_make_response(sd, req, 405, NULL);
-
-		osip_message_set_header(r, "Allow", PROXY_ALLOW);
-		txn_reply(sd, st, r);
+		txn_reply_hdrs(sd, st, 405, NULL, "Allow: " PROXY_ALLOW "\r\n");
 		return;
 	}
-	{
-		osip_message_t *r = msg_make_response(sd, req, 501, NULL);
-
-		osip_message_set_header(r, "Allow", PROXY_ALLOW);
-		txn_reply(sd, st, r);
-	}
+	txn_reply_hdrs(sd, st, 501, NULL, "Allow: " PROXY_ALLOW "\r\n");
 }
 
 void

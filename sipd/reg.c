@@ -381,43 +381,47 @@ static void
 reg_reply(struct sipd *sd, struct txn *st, osip_message_t *req, int status,
     const char *reason, const char *warning)
 {
-	osip_message_t *resp = msg_make_response(sd, req, status, reason);
+	char w[512];
 
-	if (warning != NULL) {
-		char w[512];
-
-		snprintf(w, sizeof(w), "399 %s \"%s\"", sd->conf->domain, warning);
-		osip_message_set_header(resp, "Warning", w);
-	}
-	txn_reply(sd, st, resp);
+	(void)req;
+	if (warning != NULL)
+		snprintf(w, sizeof(w), "Warning: 399 %s \"%s\"\r\n", sd->conf->domain, warning);
+	txn_reply_hdrs(sd, st, status, reason, warning != NULL ? w : NULL);
 }
 
 static void
 reg_reply_ok(struct sipd *sd, struct txn *st, osip_message_t *req, struct reg_user *u)
 {
-	osip_message_t *resp = msg_make_response(sd, req, 200, NULL);
 	struct reg_binding *b;
-	char date[64], stackbuf[512], *buf;
+	char date[64], *hdrs = NULL;
+	size_t len = 0, cap = 0;
 	struct tm tm;
 	time_t now = time(NULL);
 
+	(void)req;
 	for (b = u != NULL ? u->bindings : NULL; b != NULL; b = b->next) {
-		int n = snprintf(stackbuf, sizeof(stackbuf), "<%s>;expires=%d", b->contact,
-		    reg_remaining(sd, b));
+		size_t need = strlen(b->contact) + 48;
 
-		buf = stackbuf;
-		if (n < 0)
-			continue;
-		if ((size_t)n >= sizeof(stackbuf))
-			xasprintf(&buf, "<%s>;expires=%d", b->contact, reg_remaining(sd, b));
-		osip_message_set_contact(resp, buf);
-		if (buf != stackbuf)
-			free(buf);
+		if (len + need + 1 > cap) {
+			cap = (len + need + 1) * 2;
+			hdrs = xrealloc(hdrs, cap);
+		}
+		len += (size_t)snprintf(hdrs + len, cap - len, "Contact: <%s>;expires=%d\r\n",
+		    b->contact, reg_remaining(sd, b));
 	}
 	if (gmtime_r(&now, &tm) != NULL &&
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
-		osip_message_set_header(resp, "Date", date);
-	txn_reply(sd, st, resp);
+	    strftime(date, sizeof(date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm) > 0) {
+		size_t dl = strlen(date);
+
+		if (len + dl + 1 > cap) {
+			cap = len + dl + 1;
+			hdrs = xrealloc(hdrs, cap);
+		}
+		memcpy(hdrs + len, date, dl + 1);
+		len += dl;
+	}
+	txn_reply_hdrs(sd, st, 200, NULL, hdrs);
+	free(hdrs);
 }
 
 /* ------------------------------------------------------------ REGISTER */
@@ -495,7 +499,7 @@ reg_request(struct sipd *sd, struct txn *st, osip_message_t *req)
 	const char *user, *why = NULL;
 	int ncontacts, nch = 0, i, k, hdr_expires = -1, cseq, adds, status = 0;
 	const char *reason = NULL, *warning = NULL;
-	char minexp[16];
+	char minexp[48];
 
 	if (st == NULL || req == NULL)
 		return;
@@ -515,10 +519,10 @@ reg_request(struct sipd *sd, struct txn *st, osip_message_t *req)
 		case AUTH_OK:
 			break;
 		case AUTH_CHALLENGE: {
-			osip_message_t *resp = msg_make_response(sd, req, 401, NULL);
+			char chal[256];
 
-			auth_challenge(sd, resp, 0, auth_last_stale(sd));
-			txn_reply(sd, st, resp);
+			auth_challenge_hdr(sd, 0, auth_last_stale(sd), chal, sizeof(chal));
+			txn_reply_hdrs(sd, st, 401, NULL, chal);
 			return;
 		}
 		case AUTH_FORBIDDEN:
@@ -648,11 +652,8 @@ out:
 	for (k = 0; k < nch; k++)
 		osip_free(ch[k].contact);
 	if (status == 423) {
-		osip_message_t *resp = msg_make_response(sd, req, 423, NULL);
-
-		snprintf(minexp, sizeof(minexp), "%d", sd->conf->min_expires);
-		osip_message_set_header(resp, "Min-Expires", minexp);
-		txn_reply(sd, st, resp);
+		snprintf(minexp, sizeof(minexp), "Min-Expires: %d\r\n", sd->conf->min_expires);
+		txn_reply_hdrs(sd, st, 423, NULL, minexp);
 	} else if (status != 0)
 		reg_reply(sd, st, req, status, reason, warning);
 }

@@ -98,6 +98,16 @@ osip_message_t *msg_make_response(struct sipd *sd, const osip_message_t *req, in
 	    const char *reason);
 /* The reason phrase to use for status: sip.reason_phrases, else the RFC one. */
 const char *msg_reason(struct sipd *sd, int status, const char *fallback);
+/*
+ * The text of a response to the request text raw (as received from src):
+ * Via (top one with received/rport), From, To (a tag added above 100),
+ * Call-ID and CSeq copied (those a malformed request has); hdrs (whole
+ * header lines with CRLF, or NULL) added.  *out is malloc'd.  0, or EINVAL
+ * when raw has no Via to answer to.
+ */
+int	 msg_response_raw(struct sipd *sd, const char *raw, size_t len,
+	    const struct tp_source *src, int status, const char *reason, const char *hdrs,
+	    char **out, size_t *outlen);
 /* Serializes m into a malloc'd buffer; 0 or an errno value. */
 int	 msg_to_str(osip_message_t *m, char **buf, size_t *len);
 /* Value of the first header named name (case-insensitive), or NULL. */
@@ -137,6 +147,8 @@ struct txn {
 	char			*key;
 	struct tp_source	 peer;		/* server: the sender; client: the next hop */
 	osip_message_t		*req;		/* server: as received; client: as sent */
+	char			*raw;		/* server: the request's text, until final */
+	size_t			 rawlen;
 	char			*out;		/* last response (server) or the request (client) */
 	size_t			 outlen;
 	int			 status;	/* last response status */
@@ -158,12 +170,19 @@ size_t	 txn_count(struct sipd *sd);
  * transaction (retransmissions are answered from there, ACKs for non-2xx
  * absorbed) or creates one and passes it to proxy_request().  Takes m.
  */
-void	 txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src);
+void	 txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src,
+	    const char *raw, size_t rawlen);
 /* The same for responses: to their client transaction, else stray. Takes m. */
 void	 txn_response(struct sipd *sd, osip_message_t *m, const struct tp_source *src);
 /* Sends resp (taken) on server transaction st and stores it for retransmission. */
 void	 txn_reply(struct sipd *sd, struct txn *st, osip_message_t *resp);
-/* Shortcut: a response with status/reason (NULL = default) and nothing else. */
+/*
+ * A response sipd makes itself, built from the request's text (fast; see
+ * msg_response_raw): status, reason (NULL = configured or standard) and
+ * hdrs (extra header lines, each ending in CRLF, or NULL).
+ */
+void	 txn_reply_hdrs(struct sipd *sd, struct txn *st, int status, const char *reason,
+	    const char *hdrs);
 void	 txn_reply_status(struct sipd *sd, struct txn *st, int status, const char *reason);
 /*
  * Sends req (taken; its top Via must be ours, see txn_add_via) to dst as a
@@ -198,6 +217,8 @@ enum auth_result auth_check(struct sipd *sd, const osip_message_t *req, const ch
 	    int proxy, const char **why);
 /* Adds a WWW-/Proxy-Authenticate challenge to resp (stale = 1 after an old nonce). */
 void	 auth_challenge(struct sipd *sd, osip_message_t *resp, int proxy, int stale);
+/* The same challenge as a whole header line with CRLF, into buf. */
+void	 auth_challenge_hdr(struct sipd *sd, int proxy, int stale, char *buf, size_t len);
 /* Did the last auth_check of this request fail only because the nonce was stale? */
 int	 auth_last_stale(struct sipd *sd);
 int	 auth_user_exists(struct sipd *sd, const char *user);

@@ -238,6 +238,7 @@ txn_terminate(struct sipd *sd, struct txn *t)
 	txn_remove(sd, t);
 	if (t->req != NULL)
 		osip_message_free(t->req);
+	free(t->raw);
 	free(t->out);
 	free(t->key);
 	free(t);
@@ -287,38 +288,79 @@ txn_retx_server_cb(void *arg)
 	loop_timer_start(t->sd->loop, &t->t_retx, t->retx_ms);
 }
 
+static void txn_server_final(struct sipd *sd, struct txn *st, int status);
+
+/* Sends buf (taken, malloc'd) as the response status of st. */
+static void
+txn_reply_buf(struct sipd *sd, struct txn *st, int status, char *buf, size_t len)
+{
+	if (st->state >= TXN_COMPLETED && !(st->state == TXN_ACCEPTED && status / 100 == 2)) {
+		free(buf);	/* already final: nothing more to say */
+		return;
+	}
+	tp_send(sd, &st->peer, buf, len);
+	free(st->out);
+	st->out = buf;
+	st->outlen = len;
+	st->status = status;
+	if (status < 200) {
+		st->state = TXN_PROCEEDING;
+		return;
+	}
+	txn_server_final(sd, st, status);
+}
+
 void
 txn_reply(struct sipd *sd, struct txn *st, osip_message_t *resp)
 {
 	char *buf;
 	size_t len;
 	int status = resp->status_code;
-	int udp = st->peer.proto == TP_UDP;
 
-	if (st->state >= TXN_COMPLETED && !(st->state == TXN_ACCEPTED && status / 100 == 2)) {
-		osip_message_free(resp);	/* already final: nothing more to say */
-		return;
-	}
 	if (msg_to_str(resp, &buf, &len) != 0) {
 		osip_message_free(resp);
 		return;
 	}
 	osip_message_free(resp);
-	tp_send(sd, &st->peer, buf, len);
-	txn_store_out(st, buf, len);
-	osip_free(buf);
-	st->status = status;
-	if (status < 200) {
-		st->state = TXN_PROCEEDING;
+	/* osip's buffer is malloc'd (osip_malloc is malloc here) */
+	txn_reply_buf(sd, st, status, buf, len);
+}
+
+void
+txn_reply_hdrs(struct sipd *sd, struct txn *st, int status, const char *reason, const char *hdrs)
+{
+	char *buf;
+	size_t len;
+
+	if (st->raw != NULL &&
+	    msg_response_raw(sd, st->raw, st->rawlen, &st->peer, status, reason, hdrs,
+	    &buf, &len) == 0) {
+		txn_reply_buf(sd, st, status, buf, len);
 		return;
 	}
-	/* final: the TU is done with this transaction, and so is the request */
+	if (st->req != NULL) {
+		osip_message_t *r = msg_make_response(sd, st->req, status, reason);
+
+		if (hdrs != NULL)
+			log_warnx("txn: %d response without its request text: headers lost", status);
+		txn_reply(sd, st, r);
+	}
+}
+
+/* After a final response: state, timers, and the request is let go. */
+static void
+txn_server_final(struct sipd *sd, struct txn *st, int status)
+{
+	int udp = st->peer.proto == TP_UDP;
+
 	st->on_response = NULL;
 	st->tu = NULL;
 	if (st->req != NULL) {
 		osip_message_free(st->req);
 		st->req = NULL;
 	}
+	free(st->raw);
+	st->raw = NULL;
 	if (st->invite && status / 100 == 2) {
 		st->state = TXN_ACCEPTED;	/* RFC 6026: absorb INVITE retransmissions */
 		txn_linger(sd, st, TXN_64T1);
@@ -340,13 +382,12 @@ txn_reply(struct sipd *sd, struct txn *st, osip_message_t *resp)
 void
 txn_reply_status(struct sipd *sd, struct txn *st, int status, const char *reason)
 {
-	if (st->req == NULL)
-		return;
-	txn_reply(sd, st, msg_make_response(sd, st->req, status, reason));
+	txn_reply_hdrs(sd, st, status, reason, NULL);
 }
 
 void
-txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src)
+txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src,
+    const char *raw, size_t rawlen)
 {
 	const char *method = m->sip_method;
 	struct txn *st, *ist;
@@ -379,6 +420,8 @@ txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src)
 	}
 
 	st = txn_new(sd, 1, key, m, src);
+	st->raw = xstrndup(raw, rawlen);
+	st->rawlen = rawlen;
 	if (strcmp(method, "CANCEL") == 0) {
 		char *ikey = txn_server_key(m, "INVITE");
 
@@ -395,7 +438,7 @@ txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *src)
 	}
 	if (st->invite) {
 		/* stop the caller's retransmissions at once (RFC 3261 16.2) */
-		txn_reply(sd, st, msg_make_response(sd, m, 100, NULL));
+		txn_reply_status(sd, st, 100, NULL);
 	}
 	proxy_request(sd, st, m, src);
 }

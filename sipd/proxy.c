@@ -286,26 +286,29 @@ proxy_ctx_maybe_done(struct pctx *ctx)
 		proxy_ctx_free(ctx);
 }
 
-/* Sends a copy of resp (minus our Via) up the server transaction. */
+/*
+ * Sends resp up the server transaction, minus our Via, with the operator's
+ * reason phrase.  resp is modified in place (no copy: this is the hot path
+ * of every relayed response); the caller still owns and frees it.
+ */
 static void
-proxy_send_up(struct pctx *ctx, const osip_message_t *resp)
+proxy_send_up(struct pctx *ctx, osip_message_t *up)
 {
-	osip_message_t *up = NULL;
 	osip_via_t *v;
-	int status = resp->status_code;
+	int status = up->status_code;
+	const char *phrase = conf_reason_phrase(ctx->sd->conf, status);
+	struct txn *st = ctx->st;
+	char *buf;
+	size_t len;
 
-	if (ctx->st == NULL || osip_message_clone(resp, &up) != 0)
+	if (st == NULL)
 		return;
 	v = osip_list_get(&up->vias, 0);
 	osip_list_remove(&up->vias, 0);
 	osip_via_free(v);
-	{
-		const char *phrase = conf_reason_phrase(ctx->sd->conf, status);
-
-		if (phrase != NULL) {
-			osip_free(up->reason_phrase);
-			up->reason_phrase = osip_strdup(phrase);
-		}
+	if (phrase != NULL) {
+		osip_free(up->reason_phrase);
+		up->reason_phrase = osip_strdup(phrase);
 	}
 	if (status == 503) {
 		/* RFC 3261 16.7 item 6: a 503 downstream must not read as "we are overloaded" */
@@ -313,14 +316,10 @@ proxy_send_up(struct pctx *ctx, const osip_message_t *resp)
 		osip_free(up->reason_phrase);
 		up->reason_phrase = osip_strdup(msg_reason(ctx->sd, 500, NULL));
 	}
-	if (status >= 200) {
-		/* final: later 2xx of other forks go up statelessly */
-		struct txn *st = ctx->st;
-
-		ctx->st = NULL;
-		txn_reply(ctx->sd, st, up);
-	} else
-		txn_reply(ctx->sd, ctx->st, up);
+	if (status >= 200)
+		ctx->st = NULL;	/* final: later 2xx of other forks go up statelessly */
+	if (msg_to_str(up, &buf, &len) == 0)
+		txn_reply_text(ctx->sd, st, up->status_code, buf, len);
 }
 
 /* The journal outcome of an initial INVITE that ended unanswered. */
@@ -472,11 +471,12 @@ proxy_ctx_new(struct sipd *sd, struct txn *st, const osip_message_t *req)
 }
 
 /*
- * Forwards a copy of req to dst as one more branch of ctx.  ruri replaces
- * the Request-URI when not NULL.  Returns 0 or an errno value.
+ * Forwards req to dst as one more branch of ctx: a copy, or req itself when
+ * last (then the server transaction gives it up).  ruri replaces the
+ * Request-URI when not NULL.  Returns 0 or an errno value.
  */
 static int
-proxy_fork(struct pctx *ctx, const osip_message_t *req, const char *ruri,
+proxy_fork(struct pctx *ctx, osip_message_t *req, int last, const char *ruri,
     const struct tp_source *in, const struct tp_source *dst, int record_route,
     const char *looptag)
 {
@@ -486,7 +486,14 @@ proxy_fork(struct pctx *ctx, const osip_message_t *req, const char *ruri,
 	struct txn *ct;
 	int i;
 
-	if (osip_message_clone(req, &fwd) != 0)
+	if (last && ctx->st != NULL && ctx->st->req == req) {
+		/*
+		 * The last branch takes the parsed request itself: the server
+		 * transaction answers from the request's text from now on.
+		 */
+		fwd = req;
+		ctx->st->req = NULL;
+	} else if (osip_message_clone(req, &fwd) != 0)
 		return ENOMEM;
 	if (ruri != NULL) {
 		osip_uri_t *u = NULL;
@@ -606,10 +613,13 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 		call_start(sd, req, src, "p2p");
 	}
 	for (; b != NULL; b = b->next) {
-		if (proxy_fork(ctx, req, b->contact, src, &b->src, invite, looptag) == 0)
+		/* pager mode (not INVITE): the most recent contact only */
+		int last = b->next == NULL || !invite;
+
+		if (proxy_fork(ctx, req, last, b->contact, src, &b->src, invite, looptag) == 0)
 			sent++;
-		if (!invite)
-			break;	/* pager mode: the most recent contact only */
+		if (last)
+			break;
 	}
 	if (sent == 0) {
 		proxy_call_unanswered(ctx, 480);
@@ -667,7 +677,7 @@ proxy_in_dialog(struct sipd *sd, struct txn *st, const struct tp_source *src,
 		/* the journal's call-end is the BYE itself, whatever its answer */
 		call_end(sd, c, by_caller ? "caller" : "callee");
 	}
-	if (proxy_fork(ctx, req, NULL, src, &dst, 0, looptag) != 0) {
+	if (proxy_fork(ctx, req, 1, NULL, src, &dst, 0, looptag) != 0) {
 		ctx->st = NULL;
 		txn_reply_status(sd, st, 503, "Next hop unreachable");
 		proxy_ctx_maybe_done(ctx);
@@ -701,15 +711,14 @@ proxy_ack(struct sipd *sd, osip_message_t *req, const struct tp_source *src)
 			return;
 	} else if (proxy_resolve_uri(sd, req->req_uri, &dst) != 0)
 		return;
-	if (osip_message_clone(req, &fwd) != 0)
-		return;
+	/* in place: the caller frees req right after */
+	fwd = req;
 	proxy_decrement_mf(fwd);
 	txn_add_via(sd, fwd, &dst);
 	if (msg_to_str(fwd, &buf, &len) == 0) {
 		tp_send(sd, &dst, buf, len);
 		osip_free(buf);
 	}
-	osip_message_free(fwd);
 }
 
 /* ------------------------------------------------------------ entry points */
@@ -816,8 +825,7 @@ proxy_stray_response(struct sipd *sd, osip_message_t *resp)
 		sd->stats.dropped++;
 		return;
 	}
-	if (osip_message_clone(resp, &up) != 0)
-		return;
+	up = resp;	/* in place: the caller frees it */
 	v = osip_list_get(&up->vias, 0);
 	osip_list_remove(&up->vias, 0);
 	osip_via_free(v);
@@ -835,7 +843,6 @@ proxy_stray_response(struct sipd *sd, osip_message_t *resp)
 		tp_send(sd, &dst, buf, len);
 		osip_free(buf);
 	}
-	osip_message_free(up);
 }
 
 int

@@ -174,6 +174,8 @@ void	 txn_request(struct sipd *sd, osip_message_t *m, const struct tp_source *sr
 	    const char *raw, size_t rawlen);
 /* The same for responses: to their client transaction, else stray. Takes m. */
 void	 txn_response(struct sipd *sd, osip_message_t *m, const struct tp_source *src);
+/* Sends buf (taken, malloc'd), the text of a response with status, on st. */
+void	 txn_reply_text(struct sipd *sd, struct txn *st, int status, char *buf, size_t len);
 /* Sends resp (taken) on server transaction st and stores it for retransmission. */
 void	 txn_reply(struct sipd *sd, struct txn *st, osip_message_t *resp);
 /*

@@ -290,9 +290,8 @@ txn_retx_server_cb(void *arg)
 
 static void txn_server_final(struct sipd *sd, struct txn *st, int status);
 
-/* Sends buf (taken, malloc'd) as the response status of st. */
-static void
-txn_reply_buf(struct sipd *sd, struct txn *st, int status, char *buf, size_t len)
+void
+txn_reply_text(struct sipd *sd, struct txn *st, int status, char *buf, size_t len)
 {
 	if (st->state >= TXN_COMPLETED && !(st->state == TXN_ACCEPTED && status / 100 == 2)) {
 		free(buf);	/* already final: nothing more to say */
@@ -323,7 +322,7 @@ txn_reply(struct sipd *sd, struct txn *st, osip_message_t *resp)
 	}
 	osip_message_free(resp);
 	/* osip's buffer is malloc'd (osip_malloc is malloc here) */
-	txn_reply_buf(sd, st, status, buf, len);
+	txn_reply_text(sd, st, status, buf, len);
 }
 
 void
@@ -335,7 +334,7 @@ txn_reply_hdrs(struct sipd *sd, struct txn *st, int status, const char *reason, 
 	if (st->raw != NULL &&
 	    msg_response_raw(sd, st->raw, st->rawlen, &st->peer, status, reason, hdrs,
 	    &buf, &len) == 0) {
-		txn_reply_buf(sd, st, status, buf, len);
+		txn_reply_text(sd, st, status, buf, len);
 		return;
 	}
 	if (st->req != NULL) {

@@ -548,36 +548,52 @@ txn_detach(struct txn *ct)
 	ct->tu = NULL;
 }
 
-/* Builds the CANCEL for a client INVITE (RFC 3261 9.1) and sends it. */
-static void
-txn_send_cancel(struct sipd *sd, struct txn *ct)
+/*
+ * A request on the same hop as client INVITE ct, as RFC 3261 9.1 (CANCEL)
+ * and 17.1.1.3 (ACK for non-2xx) describe them: ct's Request-URI, top Via,
+ * From, Call-ID, CSeq number and Route set; To from `to` (the final
+ * response's, with its tag, for an ACK).
+ */
+static osip_message_t *
+txn_hop_request(struct sipd *sd, struct txn *ct, const char *method, const osip_to_t *to)
 {
-	osip_message_t *c = NULL;
+	osip_message_t *m = NULL;
 	osip_via_t *via = NULL;
 	int pos;
 
-	if (ct->req == NULL || osip_message_init(&c) != 0)
-		return;
-	osip_message_set_method(c, osip_strdup("CANCEL"));
-	osip_message_set_version(c, osip_strdup("SIP/2.0"));
-	osip_uri_clone(ct->req->req_uri, &c->req_uri);
+	if (ct->req == NULL || osip_message_init(&m) != 0)
+		return NULL;
+	osip_message_set_method(m, osip_strdup(method));
+	osip_message_set_version(m, osip_strdup("SIP/2.0"));
+	osip_uri_clone(ct->req->req_uri, &m->req_uri);
 	if (osip_via_clone(osip_list_get(&ct->req->vias, 0), &via) == 0)
-		osip_list_add(&c->vias, via, 0);
-	osip_from_clone(ct->req->from, &c->from);
-	osip_to_clone(ct->req->to, &c->to);
-	osip_call_id_clone(ct->req->call_id, &c->call_id);
-	osip_cseq_clone(ct->req->cseq, &c->cseq);
-	osip_free(c->cseq->method);
-	c->cseq->method = osip_strdup("CANCEL");
+		osip_list_add(&m->vias, via, 0);
+	osip_from_clone(ct->req->from, &m->from);
+	osip_to_clone(to, &m->to);
+	osip_call_id_clone(ct->req->call_id, &m->call_id);
+	osip_cseq_clone(ct->req->cseq, &m->cseq);
+	osip_free(m->cseq->method);
+	m->cseq->method = osip_strdup(method);
 	for (pos = 0; pos < osip_list_size(&ct->req->routes); pos++) {
 		osip_route_t *r = osip_list_get(&ct->req->routes, pos), *rc = NULL;
 
 		if (osip_route_clone(r, &rc) == 0)
-			osip_list_add(&c->routes, rc, -1);
+			osip_list_add(&m->routes, rc, -1);
 	}
-	osip_message_set_header(c, "Max-Forwards", "70");
-	osip_message_set_header(c, "User-Agent", sd->server_name);
-	osip_message_set_content_length(c, "0");
+	osip_message_set_header(m, "Max-Forwards", "70");
+	osip_message_set_header(m, "User-Agent", sd->server_name);
+	osip_message_set_content_length(m, "0");
+	return m;
+}
+
+/* Sends the CANCEL for client INVITE ct, a client transaction of its own. */
+static void
+txn_send_cancel(struct sipd *sd, struct txn *ct)
+{
+	osip_message_t *c = txn_hop_request(sd, ct, "CANCEL", ct->req ? ct->req->to : NULL);
+
+	if (c == NULL)
+		return;
 	txn_client(sd, c, &ct->peer, NULL, NULL);
 	/* no final response within 64*T1 of the CANCEL: give the INVITE up */
 	ct->t_end.cb = txn_timeout_cb;
@@ -598,33 +614,12 @@ txn_cancel(struct sipd *sd, struct txn *ct)
 static void
 txn_send_ack(struct sipd *sd, struct txn *ct, const osip_message_t *resp)
 {
-	osip_message_t *a = NULL;
-	osip_via_t *via = NULL;
+	osip_message_t *a = txn_hop_request(sd, ct, "ACK", resp->to);
 	char *buf;
 	size_t len;
-	int pos;
 
-	if (ct->req == NULL || osip_message_init(&a) != 0)
+	if (a == NULL)
 		return;
-	osip_message_set_method(a, osip_strdup("ACK"));
-	osip_message_set_version(a, osip_strdup("SIP/2.0"));
-	osip_uri_clone(ct->req->req_uri, &a->req_uri);
-	if (osip_via_clone(osip_list_get(&ct->req->vias, 0), &via) == 0)
-		osip_list_add(&a->vias, via, 0);
-	osip_from_clone(ct->req->from, &a->from);
-	osip_to_clone(resp->to, &a->to);
-	osip_call_id_clone(ct->req->call_id, &a->call_id);
-	osip_cseq_clone(ct->req->cseq, &a->cseq);
-	osip_free(a->cseq->method);
-	a->cseq->method = osip_strdup("ACK");
-	for (pos = 0; pos < osip_list_size(&ct->req->routes); pos++) {
-		osip_route_t *r = osip_list_get(&ct->req->routes, pos), *rc = NULL;
-
-		if (osip_route_clone(r, &rc) == 0)
-			osip_list_add(&a->routes, rc, -1);
-	}
-	osip_message_set_header(a, "Max-Forwards", "70");
-	osip_message_set_content_length(a, "0");
 	if (msg_to_str(a, &buf, &len) == 0) {
 		tp_send(sd, &ct->peer, buf, len);
 		txn_store_out(ct, buf, len);	/* re-sent for retransmitted finals */

@@ -15,6 +15,7 @@
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/osip_port.h>
 
+#include "tests/unit/unit.h"
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -510,8 +511,6 @@ main(void)
 {
 	Suite *s = suite_create("auth");
 	TCase *tc = tcase_create("auth");
-	SRunner *sr;
-	int failed;
 
 	parser_init();
 	log_init("auth_test", 1, LOG_LVL_WARN);
@@ -536,9 +535,5 @@ main(void)
 	tcase_add_test(tc, test_rfc2617_user_in_sip);
 	tcase_add_test(tc, test_challenge_header);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

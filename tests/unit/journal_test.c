@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/unit/unit.h"
 #include "common/log.h"
 #include "sipd/sipd.h"
 
@@ -313,8 +314,6 @@ main(void)
 {
 	Suite *s = suite_create("journal");
 	TCase *tf = tcase_create("format"), *tfile = tcase_create("file");
-	SRunner *sr;
-	int failed;
 
 	log_init("journal_test", 1, LOG_LVL_WARN);
 	tcase_add_test(tf, test_text_plain);
@@ -332,9 +331,5 @@ main(void)
 	tcase_add_test(tfile, test_file_long_line);
 	tcase_add_test(tfile, test_file_errors);
 	suite_add_tcase(s, tfile);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

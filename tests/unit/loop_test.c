@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "tests/unit/unit.h"
 #include "common/log.h"
 #include "common/loop.h"
 
@@ -307,8 +308,6 @@ main(void)
 {
 	Suite *s = suite_create("loop");
 	TCase *tc = tcase_create("loop");
-	SRunner *sr;
-	int failed;
 
 	log_init("loop_test", 1, LOG_LVL_WARN);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -322,9 +321,5 @@ main(void)
 	tcase_add_test(tc, test_signal_event);
 	tcase_add_test(tc, test_now_monotonic);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

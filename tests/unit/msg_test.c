@@ -10,6 +10,7 @@
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/osip_port.h>
 
+#include "tests/unit/unit.h"
 #include "common/conf.h"
 #include "common/log.h"
 #include "sipd/sipd.h"
@@ -137,8 +138,6 @@ main(void)
 {
 	Suite *s = suite_create("msg");
 	TCase *tc = tcase_create("msg");
-	SRunner *sr;
-	int failed;
 
 	parser_init();
 	log_init("msg_test", 1, LOG_LVL_WARN);
@@ -149,9 +148,5 @@ main(void)
 	tcase_add_test(tc, test_header_access);
 	tcase_add_test(tc, test_random_tokens);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/log.h"
 #include "proto/proto.h"
 
@@ -799,8 +800,6 @@ main(void)
 {
 	Suite *s = suite_create("proto");
 	TCase *tc = tcase_create("proto");
-	SRunner *sr;
-	int failed;
 
 	log_init("proto_test", 1, LOG_LVL_WARN);
 	tcase_set_timeout(tc, 120);
@@ -821,9 +820,5 @@ main(void)
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_fuzz);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -24,6 +24,7 @@
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/osip_port.h>
 
+#include "tests/unit/unit.h"
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -588,8 +589,6 @@ main(void)
 {
 	Suite *s = suite_create("reg");
 	TCase *tc = tcase_create("reg");
-	SRunner *sr;
-	int failed;
 
 	parser_init();
 	log_init("reg_test", 1, LOG_LVL_WARN);
@@ -607,9 +606,5 @@ main(void)
 	tcase_add_test(tc, test_many_users);
 	tcase_add_test(tc, test_expiry);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return unit_run(s);
 }

@@ -241,6 +241,19 @@ proxy_record_route(osip_message_t *fwd, const struct tp_source *in, const struct
 		proxy_push_rr(fwd, b);
 }
 
+/* Does the URI text name sipd itself?  (A binding like that would loop.) */
+static int
+proxy_uri_text_is_local(struct sipd *sd, const char *text)
+{
+	osip_uri_t *u = NULL;
+	int local = 0;
+
+	if (osip_uri_init(&u) == 0 && osip_uri_parse(u, text) == 0)
+		local = proxy_uri_is_local(sd, u);
+	osip_uri_free(u);
+	return local;
+}
+
 /* Where a URI is reached: a registered contact at its source address, else the URI. */
 static int
 proxy_resolve_uri(struct sipd *sd, const osip_uri_t *u, struct tp_source *dst)
@@ -587,7 +600,7 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 	struct reg_binding *b;
 	struct pctx *ctx;
 	int invite = strcmp(req->sip_method, "INVITE") == 0;
-	int sent = 0;
+	int sent = 0, loops = 0;
 
 	if (proxy_authenticate(sd, st, src))
 		return;
@@ -616,15 +629,23 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 		/* pager mode (not INVITE): the most recent contact only */
 		int last = b->next == NULL || !invite;
 
-		if (proxy_fork(ctx, req, last, b->contact, src, &b->src, invite, looptag) == 0)
+		if (proxy_uri_text_is_local(sd, b->contact)) {
+			/* a contact naming sipd itself would come straight back */
+			log_info("proxy: %s's contact %s is this server: not forwarded",
+			    user, b->contact);
+			loops++;
+		} else if (proxy_fork(ctx, req, last, b->contact, src, &b->src, invite,
+		    looptag) == 0)
 			sent++;
 		if (last)
 			break;
 	}
 	if (sent == 0) {
-		proxy_call_unanswered(ctx, 480);
+		int status = loops > 0 ? 482 : 480;
+
+		proxy_call_unanswered(ctx, status);
 		ctx->st = NULL;
-		txn_reply_status(sd, st, 480, NULL);
+		txn_reply_status(sd, st, status, NULL);
 		proxy_ctx_maybe_done(ctx);
 		return;
 	}

@@ -434,7 +434,7 @@ reg_auth_fail(struct sipd *sd, struct txn *st, const char *user, const char *why
 	reg_addr_str(&st->peer, addr, sizeof(addr));
 	log_info("reg: REGISTER of %s from %s refused: %s", user, addr, why);
 	journal_write(sd->journal, "auth-fail", "user", user, "addr", addr,
-	    "method", "REGISTER", "reason", why, NULL);
+	    "method", "REGISTER", "reason", why, (char *)NULL);
 }
 
 /* Removes every binding of u (Contact: *); 0 or EAGAIN for an old request. */

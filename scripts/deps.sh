@@ -3,7 +3,7 @@
 # Debian 12 packages (run as root).  `--runtime` skips the test peers.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-      libosip2-dev libzmq3-dev libconfig-dev libjansson-dev check"
+      libosip2-dev libzmq3-dev libconfig-dev libjansson-dev libjemalloc-dev check"
 TEST_PKGS="sip-tester baresip-core sox python3 iproute2 procps"
 [ "${1:-}" = "--runtime" ] || PKGS="$PKGS $TEST_PKGS"
 if [ "$(id -u)" -ne 0 ]; then

@@ -814,7 +814,8 @@ tp_open(struct sipd *sd)
 		if ((err = tp_bind(l, l->transport == CONF_UDP ? SOCK_DGRAM : SOCK_STREAM,
 		    &local, &fd)) != 0) {
 			errno = err;
-			log_warn("transport: cannot listen on %s:%s:%d",
+			log_warn(strchr(l->host, ':') != NULL ? "transport: cannot listen on %s:[%s]:%d" :
+			    "transport: cannot listen on %s:%s:%d",
 			    l->transport == CONF_UDP ? "udp" : "tcp", l->host, l->port);
 			return err;
 		}
@@ -836,7 +837,8 @@ tp_open(struct sipd *sd)
 		}
 		if (err != 0)
 			return err;
-		log_info("transport: listening on %s:%s:%d",
+		log_info(strchr(l->host, ':') != NULL ? "transport: listening on %s:[%s]:%d" :
+		    "transport: listening on %s:%s:%d",
 		    l->transport == CONF_UDP ? "udp" : "tcp", l->host, l->port);
 	}
 	if (any) {

@@ -11,11 +11,8 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-need baresip sox
-MODDIR=${BARESIP_MODULES:-/usr/lib/baresip/modules}
-for m in g711 aufile aubridge sndfile ctrl_tcp menu account; do
-	[ -e "$MODDIR/$m.so" ] || skip_all "baresip module $m.so not in $MODDIR"
-done
+. "$(dirname "$0")/phones.sh"
+need_phones
 
 write_config --media-mode p2p
 start_sipd || exit 1
@@ -30,94 +27,6 @@ sox -n -r 8000 -c 1 -b 16 "$T/a440.wav" synth 3 sine 440 vol 0.5 &&
 # SIP + 1 (baresip binds TLS there too), ctrl_tcp, 10 for RTP and RTCP
 # starting at an even port (baresip rounds an odd RTP base down).
 ports=$(free_port 28)
-
-# phone_config NAME USER TONE ANSWERMODE BASE — writes $T/NAME/{config,
-# accounts} with ports BASE..BASE+13 and sets NAME_sip, NAME_ctrl and
-# NAME_rtp (the first of 10 RTP ports)
-phone_config() {
-	local name=$1 user=$2 tone=$3 answer=$4 sip=$5 rtp ctrl
-	ctrl=$((sip + 2))
-	rtp=$(( (sip + 4) & ~1 ))
-	mkdir -p "$T/$name/rec"
-	cat > "$T/$name/config" <<EOF
-# baresip config written by tests/integration/baresip.sh
-poll_method		epoll
-sip_listen		127.0.0.1:$sip
-net_interface		127.0.0.1
-call_local_timeout	120
-call_max_calls		4
-audio_player		aubridge,nil
-audio_alert		aubridge,nil
-audio_source		aufile,$tone
-ausrc_srate		8000
-auplay_srate		8000
-ausrc_channels		1
-auplay_channels		1
-audio_level		no
-rtp_ports		$rtp-$((rtp + 9))
-rtcp_mux		no
-jitter_buffer_delay	1-10
-module_path		$MODDIR
-module			g711.so
-module			aufile.so
-module			aubridge.so
-module			sndfile.so
-module_tmp		account.so
-module_app		menu.so
-module_app		ctrl_tcp.so
-ctrl_tcp_listen		127.0.0.1:$ctrl
-snd_path		$T/$name/rec
-EOF
-	echo "<sip:$user@$DOMAIN>;auth_pass=pw$user;outbound=\"sip:127.0.0.1:$SIPD_PORT;transport=udp\";regint=60;answermode=$answer" \
-	    > "$T/$name/accounts"
-	printf -v "${name}_sip" %s "$sip"
-	printf -v "${name}_rtp" %s "$rtp"
-	printf -v "${name}_ctrl" %s "$ctrl"
-}
-
-# start_phone NAME — baresip in the background (quits by itself after 90 s)
-start_phone() {
-	baresip -f "$T/$1" -t 90 > "$T/$1.log" 2>&1 &
-	printf -v "${1}_pid" %s "$!"
-	_bg_pids+=("$!")
-}
-
-# ctrl PORT COMMAND PARAMS — one ctrl_tcp command (a JSON netstring); prints
-# baresip's response object; exit 0 if it says "ok": true
-ctrl() {
-	$PYTHON - "$@" <<'EOF'
-import json, socket, sys, time
-port, cmd, params = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
-req = json.dumps({"command": cmd, "params": params, "token": "t1"}).encode()
-s.sendall(b"%d:%s," % (len(req), req))
-buf, deadline = b"", time.monotonic() + 5
-while time.monotonic() < deadline:
-    try:
-        chunk = s.recv(65536)
-    except socket.timeout:
-        break
-    if not chunk:
-        break
-    buf += chunk
-    while b":" in buf:			# netstrings: events and our response
-        n, _, rest = buf.partition(b":")
-        if not n.isdigit() or len(rest) < int(n) + 1:
-            break
-        obj, buf = json.loads(rest[:int(n)]), rest[int(n) + 1:]
-        if obj.get("response"):
-            print(json.dumps(obj))
-            sys.exit(0 if obj.get("ok") else 1)
-print("no response from ctrl_tcp", file=sys.stderr)
-sys.exit(1)
-EOF
-}
-
-# phone_diag NAME — the end of a phone's log, for failure messages
-phone_diag() {
-	echo "--- baresip $1 ($T/$1.log):"
-	tail -n 25 "$T/$1.log" | tr -d '\033' | tr '\r' '\n' | grep -v 'audio=.*bit/s' | tail -n 25
-}
 
 phone_config bob 1002 "$T/b1000.wav" auto "$ports"
 phone_config alice 1001 "$T/a440.wav" manual $((ports + 14))

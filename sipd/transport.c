@@ -13,7 +13,7 @@
  * pointer.  Framing follows RFC 3261 18.3 (Content-Length is mandatory on
  * streams); CRLF keep-alive pings ("\r\n\r\n") are answered with a pong
  * ("\r\n", RFC 5626 4.4.1).  A connection that breaks framing or idles
- * past TP_TCP_IDLE is closed.  Sends never block: what the kernel does not
+ * longer than tp_idle_ms() is closed.  Sends never block: what the kernel does not
  * take waits in the connection's output buffer.
  */
 #include <arpa/inet.h>
@@ -36,7 +36,6 @@
 #include "sipd.h"
 
 #define TP_UDP_BATCH	32
-#define TP_TCP_IDLE	(15 * 60 * 1000)	/* ms without traffic */
 #define TP_TCP_MAX	4096			/* connections at once */
 #define TP_TCP_OUTMAX	(1024 * 1024)		/* queued bytes before we give up */
 
@@ -87,6 +86,18 @@ struct tp {
 #define TP_CONN_BUCKETS 1024
 
 static void tp_conn_close(struct tp *tp, struct tp_conn *c);
+
+/*
+ * How long a TCP connection may stay silent: longer than the longest
+ * registration, plus a transaction's lifetime, since a phone registered
+ * over TCP is reached over its own connection and may say nothing until
+ * it refreshes.
+ */
+static uint64_t
+tp_idle_ms(const struct tp *tp)
+{
+	return (uint64_t)tp->sd->conf->max_expires * 1000 + 64 * SIPD_T1;
+}
 
 /* ------------------------------------------------------------ addresses */
 
@@ -440,7 +451,7 @@ tp_conn_new(struct tp *tp, int fd, const struct tp_addr *peer, const struct tp_a
 	c->tp = tp;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	loop_timer_init(&c->t_idle, tp_conn_idle, c);
-	loop_timer_start(tp->sd->loop, &c->t_idle, TP_TCP_IDLE);
+	loop_timer_start(tp->sd->loop, &c->t_idle, tp_idle_ms(tp));
 	if (loop_fd_add(tp->sd->loop, fd, EPOLLIN, tp_conn_cb, c) != 0) {
 		loop_timer_stop(tp->sd->loop, &c->t_idle);
 		close(fd);
@@ -623,7 +634,7 @@ tp_conn_cb(int fd, uint32_t events, void *arg)
 	struct tp_conn *c = arg;
 	struct tp *tp = c->tp;
 
-	loop_timer_start(tp->sd->loop, &c->t_idle, TP_TCP_IDLE);
+	loop_timer_start(tp->sd->loop, &c->t_idle, tp_idle_ms(tp));
 	if (c->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		int err = 0;
 		socklen_t elen = sizeof(err);

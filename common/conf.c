@@ -3,6 +3,7 @@
  * built-in default; unknown keys inside a known section are errors (a typo
  * must not silently fall back to a default).  Errors carry file:line.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -122,6 +123,16 @@ conf_parse_listen(const char *s, struct conf_listen *out)
 			return EINVAL;
 		out->host = xstrndup(p, (size_t)(colon - p));
 		if (strchr(out->host, ':') != NULL) {	/* IPv6 needs brackets */
+			free(out->host);
+			out->host = NULL;
+			return EINVAL;
+		}
+	}
+	{
+		/* a literal address: names would need a blocking resolver at start */
+		unsigned char a[sizeof(struct in6_addr)];
+
+		if (inet_pton(AF_INET, out->host, a) != 1 && inet_pton(AF_INET6, out->host, a) != 1) {
 			free(out->host);
 			out->host = NULL;
 			return EINVAL;
@@ -266,6 +277,11 @@ conf_load_sip(struct conf_ctx *cx, struct parley_conf *c, const config_setting_t
 	if (c->min_expires > c->max_expires)
 		return conf_err(cx, config_setting_get_member(g, "min_expires"),
 		    "'min_expires' is larger than 'max_expires'");
+	if (c->default_expires < c->min_expires || c->default_expires > c->max_expires)
+		return conf_err(cx, config_setting_get_member(g, "default_expires") ?
+		    config_setting_get_member(g, "default_expires") : g,
+		    "'default_expires' (%d) must lie between 'min_expires' (%d) and 'max_expires' (%d)",
+		    c->default_expires, c->min_expires, c->max_expires);
 
 	if ((s = config_setting_get_member(g, "listen")) != NULL) {
 		struct conf_listen *l;
@@ -286,7 +302,7 @@ conf_load_sip(struct conf_ctx *cx, struct parley_conf *c, const config_setting_t
 				for (j = 0; j < i; j++)
 					free(l[j].host);
 				free(l);
-				return conf_err(cx, e, "bad listen address '%s' (want \"udp:ADDR:PORT\", \"tcp:[V6]:PORT\")",
+				return conf_err(cx, e, "bad listen address '%s' (want a literal address: \"udp:ADDR:PORT\", \"tcp:[V6]:PORT\")",
 				    v ? v : "(not a string)");
 			}
 		}
@@ -402,6 +418,15 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 
 	if ((err = conf_check_keys(cx, root, top)) != 0)
 		return err;
+	{
+		static const char *const groups[] = { "sip", "rooms", "media", "recording",
+		    "journal", "control", "log", NULL };
+		const char *const *gn;
+
+		for (gn = groups; *gn != NULL; gn++)
+			if ((g = config_lookup(cfg, *gn)) != NULL && !config_setting_is_group(g))
+				return conf_err(cx, g, "'%s' must be a group: %s: { ... };", *gn, *gn);
+	}
 	if ((g = config_lookup(cfg, "sip")) != NULL &&
 	    (err = conf_load_sip(cx, c, g)) != 0)
 		return err;

@@ -88,6 +88,18 @@ demo_users(struct parley_conf *c)
 	}
 }
 
+/* path made absolute against the current directory (the file need not exist) */
+static char *
+absolute_path(const char *path)
+{
+	char cwd[4096], *out;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	xasprintf(&out, "%s/%s", cwd, path);
+	return out;
+}
+
 static int
 load_conf(const char *path, int explicit, struct parley_conf **out)
 {
@@ -231,7 +243,14 @@ main(int argc, char **argv)
 		conf_free(sd.conf);
 		return 0;
 	}
-	sd.conf_path = sd.conf->path ? xstrdup(sd.conf->path) : NULL;
+	/* daemon() changes to /: relative paths must be resolved now, for SIGHUP too */
+	sd.conf_path = sd.conf->path ? absolute_path(sd.conf->path) : NULL;
+	if (sd.conf->journal_path[0] != '/') {
+		char *j = absolute_path(sd.conf->journal_path);
+
+		free(sd.conf->journal_path);
+		sd.conf->journal_path = j;
+	}
 	log_init("sipd", foreground, debug ? LOG_LVL_DEBUG : sd.conf->log_level);
 	if (sd.conf->builtin)
 		demo_users(sd.conf);

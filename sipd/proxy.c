@@ -572,20 +572,14 @@ proxy_authenticate(struct sipd *sd, struct txn *st, const struct tp_source *src)
 		auth_challenge_hdr(sd, 1, auth_last_stale(sd), hdr, sizeof(hdr));
 		txn_reply_hdrs(sd, st, 407, NULL, hdr);
 		return 1;
-	case AUTH_FORBIDDEN: {
-		char port[8];
-
-		snprintf(port, sizeof(port), "%d", tp_addr_port(&src->peer));
-		tp_addr_host(&src->peer, addr, sizeof(addr));
-		strncat(addr, ":", sizeof(addr) - strlen(addr) - 1);
-		strncat(addr, port, sizeof(addr) - strlen(addr) - 1);
+	case AUTH_FORBIDDEN:
+		tp_addr_str(&src->peer, addr, sizeof(addr));
 		journal_write(sd->journal, "auth-fail", "user", user ? user : "", "addr", addr,
 		    "method", req->sip_method, "reason", why, (char *)NULL);
 		snprintf(hdr, sizeof(hdr), "Warning: 399 %s \"%s\"\r\n", sd->conf->domain,
 		    why ? why : "forbidden");
 		txn_reply_hdrs(sd, st, 403, NULL, hdr);
 		return 1;
-	}
 	default:
 		txn_reply_status(sd, st, 400, why ? why : "Bad credentials");
 		return 1;

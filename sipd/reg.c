@@ -236,24 +236,13 @@ reg_binding_free(struct sipd *sd, struct reg_binding *b)
 
 /* ------------------------------------------------------------ helpers */
 
-/* "1.2.3.4:5060" or "[::1]:5060" */
-static const char *
-reg_addr_str(const struct tp_source *s, char *buf, size_t len)
-{
-	char h[64];
-
-	tp_addr_host(&s->peer, h, sizeof(h));
-	snprintf(buf, len, s->peer.ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h,
-	    tp_addr_port(&s->peer));
-	return buf;
-}
 
 static void
 reg_journal(struct sipd *sd, const char *event, const struct reg_binding *b, int expires)
 {
 	char addr[96], exp[16];
 
-	reg_addr_str(&b->src, addr, sizeof(addr));
+	tp_addr_str(&b->src.peer, addr, sizeof(addr));
 	if (expires >= 0)
 		snprintf(exp, sizeof(exp), "%d", expires);
 	journal_write(sd->journal, event, "user", b->user, "contact", b->contact,
@@ -431,7 +420,7 @@ reg_auth_fail(struct sipd *sd, struct txn *st, const char *user, const char *why
 {
 	char addr[96];
 
-	reg_addr_str(&st->peer, addr, sizeof(addr));
+	tp_addr_str(&st->peer.peer, addr, sizeof(addr));
 	log_info("reg: REGISTER of %s from %s refused: %s", user, addr, why);
 	journal_write(sd->journal, "auth-fail", "user", user, "addr", addr,
 	    "method", "REGISTER", "reason", why, (char *)NULL);

@@ -75,6 +75,8 @@ int	 tp_resolve(struct sipd *sd, const char *host, int port, enum tp_proto proto
 /* "1.2.3.4" / "::1" and port of an address; buf at least 64 bytes */
 const char *tp_addr_host(const struct tp_addr *a, char *buf, size_t len);
 int	 tp_addr_port(const struct tp_addr *a);
+/* "1.2.3.4:5060" or "[::1]:5060", as the journal's addr= */
+const char *tp_addr_str(const struct tp_addr *a, char *buf, size_t len);
 /* "udp:1.2.3.4:5060" for logs, the journal and sipctl */
 const char *tp_source_str(const struct tp_source *s, char *buf, size_t len);
 int	 tp_addr_equal(const struct tp_addr *a, const struct tp_addr *b);

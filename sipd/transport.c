@@ -191,6 +191,16 @@ tp_addr_parse(const char *host, int port, struct tp_addr *out)
 }
 
 const char *
+tp_addr_str(const struct tp_addr *a, char *buf, size_t len)
+{
+	char h[INET6_ADDRSTRLEN];
+
+	tp_addr_host(a, h, sizeof(h));
+	snprintf(buf, len, a->ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", h, tp_addr_port(a));
+	return buf;
+}
+
+const char *
 tp_source_str(const struct tp_source *s, char *buf, size_t len)
 {
 	char h[INET6_ADDRSTRLEN];

@@ -227,12 +227,20 @@ START_TEST(test_bad_listen)
 	    "    \"sctp:1.2.3.4:5060\" ];\n};\n", 3, "sctp:1.2.3.4:5060");
 	expect_error("sip: {\n  listen = [ \"udp:1.2.3.4:99999\" ];\n};\n", 2, "listen");
 	expect_error("sip: {\n  listen = [ \"udp:::1:5060\" ];\n};\n", 2, "listen");
+	/* names would need a resolver at start: only literal addresses */
+	expect_error("sip: {\n  listen = [ \"udp:localhost:5060\" ];\n};\n", 2, "literal");
 }
 END_TEST
 
 START_TEST(test_min_above_max)
 {
 	expect_error("sip: {\n  max_expires = 100;\n  min_expires = 200;\n};\n", 3, "min_expires");
+	/* every REGISTER without an expiry would get 423 */
+	expect_error("sip: {\n  min_expires = 120;\n  default_expires = 60;\n};\n", 3,
+	    "default_expires");
+	/* a section that is not a group must not be ignored */
+	expect_error("\nsip = 5;\n", 2, "must be a group");
+	expect_error("log = \"x\";\n", 1, "must be a group");
 }
 END_TEST
 

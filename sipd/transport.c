@@ -376,7 +376,12 @@ tp_bind(const struct conf_listen *l, int type, struct tp_addr *local, int *fdp)
 	fd = socket(local->ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+	/*
+	 * TCP only: a restarted sipd must rebind despite TIME_WAIT.  On UDP the
+	 * option would let a second sipd share the port and split the traffic.
+	 */
+	if (type == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
 	if (local->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)

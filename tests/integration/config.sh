@@ -133,6 +133,31 @@ if start_sipd; then
 		fail "a second sipd on a port in use exits non-zero" "still running after 5 s" \
 		    "$(cat "$T/second.out")"
 	fi
+	# UDP alone (no TCP listener to collide on): the second must fail too,
+	# not share the port and split the traffic
+	sed 's/listen = \[.*\];/listen = [ "udp:127.0.0.1:'"$SIPD_PORT"'" ];/' "$T/second.conf" \
+	    > "$T/second-udp.conf"
+	if grep -q "listen = \[ \"udp:127.0.0.1:$SIPD_PORT\" \];" "$T/second-udp.conf"; then
+		"$SIPD" -f -c "$T/second-udp.conf" > "$T/second-udp.out" 2>&1 &
+		pid3=$!
+		_bg_pids+=("$pid3")
+		if _wait_gone "$pid3" 50; then
+			wait "$pid3"
+			rc=$?
+			if [ $rc -ne 0 ] && grep -q "Address already in use" "$T/second-udp.out"; then
+				pass "a second sipd on the same UDP port (UDP only) exits non-zero ($rc)"
+			else
+				fail "a second sipd on the same UDP port (UDP only) exits non-zero" \
+				    "exit $rc" "$(cat "$T/second-udp.out")"
+			fi
+		else
+			fail "a second sipd on the same UDP port (UDP only) exits non-zero" \
+			    "still running after 5 s: it shares the port" "$(cat "$T/second-udp.out")"
+		fi
+	else
+		fail "a UDP-only config for the second sipd" "sed found no listen line" \
+		    "$(grep -n listen "$T/second.conf")"
+	fi
 	sipd_alive
 	stop_sipd
 fi

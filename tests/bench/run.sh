@@ -7,14 +7,18 @@
 # For each server (Kamailio first, then sipd) and each scenario it finds the
 # highest call rate sipp sustains with 0 failed calls: each step sends
 # rate x STEP_SECONDS calls (sipp -r RATE -m COUNT), the rate doubles until a
-# step fails, then it is bisected.  A step passes when sipp exits 0, reports
-# 0 failed calls, every call succeeded, and sipp really reached >= 95 % of the
-# target rate (a sipp that cannot keep up fails the step, and the step is
-# marked sipp-bound when sipp used >= 90 % of a core).  Around every step the
-# server's CPU time (utime+stime of all its processes, /proc/PID/stat) is
-# read: CPU per operation and per 1,000 SIP transactions.  Each scenario is
-# also run once at a common rate (half of Kamailio's maximum) on both servers,
-# so CPU per operation can be compared at equal load.
+# step fails, then it is bisected.  A step passes when the calling sipp exits
+# 0, reports 0 failed calls, every call succeeded, and sipp really reached
+# >= 95 % of the target rate (a sipp that cannot keep up fails the step, and
+# the step is marked sipp-bound when sipp used >= 90 % of a CPU).  A step that
+# fell short of the rate, or ran while other programs used >= 15 % CPU, is
+# tried once more.  Every search starts on a freshly started server.
+#
+# CPU: the server's utime+stime (all its processes, /proc/PID/stat) around
+# each step.  The comparable figure comes from one more step per scenario at a
+# common rate (half Kamailio's maximum) on a freshly started server, counting
+# the CPU until TAIL_SECONDS after the step (transactions linger 32 s after
+# their answer, and expiring them is part of the cost).
 #
 # Scenarios (sipp files beside this script):
 #   reg-auth    REGISTER -> 401 -> REGISTER with digest -> 200   (2 transactions)
@@ -26,19 +30,24 @@
 # (ACK is not counted as a transaction.)
 #
 # Everything runs on 127.0.0.1 with explicit ports (BASE_PORT .. BASE_PORT+12
-# and BASE_PORT+1000 .. +1110 for sipp's media ports).  Output: a table on
+# and BASE_PORT+1000 .. +1110 for sipp's media ports); sipp 3.6 binds its
+# control socket (-cp, BASE_PORT+11/+12) on every address and has no option
+# against it, nothing is sent there.  Output: a table on
 # stdout, the section "## sipd vs Kamailio" of docs/benchmarks.md (unless
 # NO_DOC=1), and every step's sipp files under $OUT (printed at the end).
 #
 # Environment knobs (defaults):
 #   STEP_SECONDS=5  seconds of traffic per step
-#   TIME_BUDGET=900 seconds for the whole run; later searches are skipped
+#   TIME_BUDGET=900 seconds for the whole run, half per server; searches
+#                   that would start later are skipped
 #   ONLY=           "kamailio" or "sipd" to run one server only
 #   CALL_PLAIN=0    also search calls without auth
 #   SCENARIOS="reg-auth call-auth reg-plain"   which searches to run
 #   MAX_REG=60000 MAX_CALL=12000     highest rates tried
 #   START_REG=4000 START_CALL=1000   first rates tried
 #   NREG=10000 NPAIRS=5000           registering users, caller/callee pairs
+#   SEARCH_BUDGET=90 MAX_STEPS=12 PRECISION=5   per search: seconds, steps, %
+#   TAIL_SECONDS=33  CPU counted after a common-rate step
 #   BASE_PORT=25060  NO_DOC=0
 set -u
 
@@ -63,7 +72,8 @@ NPAIRS=${NPAIRS:-5000}
 BASE_PORT=${BASE_PORT:-25060}
 NO_DOC=${NO_DOC:-0}
 MAX_STEPS=${MAX_STEPS:-12}	# per search
-SEARCH_BUDGET=${SEARCH_BUDGET:-200}	# seconds per search
+SEARCH_BUDGET=${SEARCH_BUDGET:-90}	# seconds per search
+TAIL_SECONDS=${TAIL_SECONDS:-33}	# after a common-rate step, CPU counted this long
 PRECISION=${PRECISION:-5}	# stop bisecting at this % of the rate
 
 DOMAIN=bench.local
@@ -78,8 +88,11 @@ UAC_MPORT=$((BASE_PORT + 1000))
 UAS_MPORT=$((BASE_PORT + 1100))
 NUSERS=$((NREG + 2 * NPAIRS))	# users 1001 .. 1000+NUSERS
 HZ=$(getconf CLK_TCK)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
 
 T0=$(date +%s)
+TSTART=$T0
 OUT=$(mktemp -d /tmp/parley-bench.XXXXXX)
 SERVER_PID=
 SERVER_PIDS=
@@ -89,7 +102,7 @@ BG_PIDS=
 say() { printf '%s\n' "$*" >&2; }
 die() { say "run.sh: $*"; exit 1; }
 now() { date +%s.%N; }
-elapsed() { echo $(( $(date +%s) - T0 )); }
+elapsed() { echo $(( $(date +%s) - TSTART )); }
 
 cleanup() {
 	local p
@@ -304,7 +317,9 @@ step() {	# scenario rate [tail]
 	local c2 ok fail succ crate retr uas_rc=0 uas_fail=0 lim m0 m1 created clen arate other uas_ticks=0 uas_t0 uas_pct=0 i
 	count=$((rate * STEP_SECONDS))
 	tag=$SERVER_NAME-$sc-$rate
+	# most calls open at once: 4 s of traffic, below sipp's open-files check
 	lim=$((rate * 4))
+	[ $lim -gt $((NOFILE / 2 - 100)) ] && lim=$((NOFILE / 2 - 100))
 	case $sc in
 	reg-auth) xml=reg_auth.xml; inf=users.csv ;;
 	reg-plain) xml=reg_plain.xml; inf=users.csv ;;
@@ -353,8 +368,10 @@ step() {	# scenario rate [tail]
 		uas_fail=$(stat_field "$OUT/$uas_tag.stat" 'FailedCall(C)')
 	fi
 	if [ -n "$tail" ]; then
-		# CPU the step leaves behind (expiring transactions ...) belongs to it
-		wait_idle 40 || say "  ($SERVER_NAME still busy 40 s after the step)"
+		# CPU the step leaves behind belongs to it: a transaction lingers
+		# 32 s after its answer (RFC 3261 Timers J, K, D), so wait that long
+		sleep "$TAIL_SECONDS"
+		wait_idle 15 || say "  ($SERVER_NAME still busy $((TAIL_SECONDS + 15)) s after the step)"
 		c2=$(cpu_ticks $SERVER_PIDS)
 		STEP_TAIL_US=$(awk -v c=$((c2 - c0)) -v hz=$HZ -v n=$count 'BEGIN { printf "%.1f", c * 1e6 / hz / n }')
 	fi
@@ -424,7 +441,7 @@ search() {	# scenario start max
 	ts=$(date +%s)
 	BEST=0 BEST_US=- BEST_SRV=- BEST_SIPP=- BEST_RETRANS=- BEST_OTHER=- LIMIT="no step passed"
 	while :; do
-		if [ $(( $(date +%s) - T0 )) -ge "$TIME_BUDGET" ]; then LIMIT="${LIMIT#no step passed; }; run time budget"; break; fi
+		if [ $(( $(date +%s) - T0 )) -ge $((TIME_BUDGET / 2)) ]; then LIMIT="${LIMIT#no step passed; }; run time budget"; break; fi
 		if [ $(( $(date +%s) - ts )) -ge "$SEARCH_BUDGET" ] || [ $n -ge "$MAX_STEPS" ]; then
 			[ $hi = 0 ] && LIMIT="step/time limit of the search before any failure" || LIMIT="$LIMIT; step/time limit of the search"; break
 		fi
@@ -473,37 +490,45 @@ refrate() {	# scenario -> common rate: half of Kamailio's max
 	fi
 }
 
-bench_scenario() {	# scenario start max
-	local sc=$1 ref
+bench_scenario() {	# scenario start max mode
+	local sc=$1 mode=$4 ref
 	search "$sc" "$2" "$3"
 	R_MAX[$SERVER_NAME,$sc]=$BEST R_US[$SERVER_NAME,$sc]=$BEST_US R_SRV[$SERVER_NAME,$sc]=$BEST_SRV
 	R_SIPP[$SERVER_NAME,$sc]=$BEST_SIPP R_OTHER[$SERVER_NAME,$sc]=$BEST_OTHER R_RETR[$SERVER_NAME,$sc]=$BEST_RETRANS R_LIMIT[$SERVER_NAME,$sc]=$LIMIT
 	ref=$(refrate "$sc")
-	if [ $(( $(date +%s) - T0 )) -lt "$TIME_BUDGET" ] && server_alive; then
-		step "$sc" "$ref" tail
-		R_REF[$SERVER_NAME,$sc]=$ref
-		R_REFUS[$SERVER_NAME,$sc]=$([ $STEP_OK = 1 ] && echo "$STEP_TAIL_US" || echo "$STEP_TAIL_US (failed)")
-		R_REFOK[$SERVER_NAME,$sc]=$STEP_OK
+	# The common-rate step runs on a freshly started server, so that no
+	# earlier step's leftovers (failed calls' transactions, timers) count.
+	stop_server
+	start_$SERVER_NAME $mode
+	if [ "${sc#call}" != "$sc" ]; then
+		register_callees || return
+		# the registrations' own leftovers must not count for the calls
+		sleep "$TAIL_SECONDS"
 	fi
+	step "$sc" "$ref" tail
+	R_REF[$SERVER_NAME,$sc]=$ref
+	R_REFUS[$SERVER_NAME,$sc]=$([ $STEP_OK = 1 ] && echo "$STEP_TAIL_US" || echo "$STEP_TAIL_US (failed)")
+	R_REFOK[$SERVER_NAME,$sc]=$STEP_OK
 }
 
 want() { case " $SCENARIOS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 bench_server() {	# kamailio|sipd
 	local srv=$1 sc mode
+	T0=$(date +%s)	# each server gets half the run's time budget
 	for sc in reg-auth call-auth reg-plain call-plain; do
 		want $sc || continue
 		case $sc in *-auth) mode=auth ;; *) mode=noauth ;; esac
-		if [ $(( $(date +%s) - T0 )) -ge "$TIME_BUDGET" ]; then
-			say "== $srv $sc: skipped, run time budget ($TIME_BUDGET s) spent"
+		if [ $(( $(date +%s) - T0 )) -ge $((TIME_BUDGET / 2)) ]; then
+			say "== $srv $sc: skipped, its half of the time budget ($TIME_BUDGET s) is spent"
 			continue
 		fi
 		say "== $srv, $sc (a fresh $srv, auth $([ $mode = auth ] && echo on || echo off))"
 		start_$srv $mode
 		if [ "${sc#call}" = "$sc" ] || register_callees; then
 			case $sc in
-			reg-*) bench_scenario $sc $START_REG $MAX_REG ;;
-			call-*) bench_scenario $sc $START_CALL $MAX_CALL ;;
+			reg-*) bench_scenario $sc $START_REG $MAX_REG $mode ;;
+			call-*) bench_scenario $sc $START_CALL $MAX_CALL $mode ;;
 			esac
 		fi
 		server_alive || say "$srv died; its log: $OUT/$srv-$mode.log"
@@ -568,7 +593,7 @@ write_doc() {	# table file
 		echo "Measured by \`tests/bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), one run, both servers"
 		echo "one after the other on the same machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
 		echo "$(uname -sr); $($KAMAILIO -v 2>/dev/null | head -1 | sed 's/^version: //; s/ *$//'); $("$SIPD" -V 2>/dev/null | head -1)"
-		echo "(commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD -- sipd common proto 2>/dev/null || echo ' + local changes'), built in \`$BUILD\`); SIPp $($SIPP -v 2>&1 | grep -o 'v[0-9][^ ]*' | head -1)."
+		echo "(commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD -- sipd common proto 2>/dev/null || echo ' + local changes'), built in \`$BUILD\`); SIPp $($SIPP -v 2>&1 | grep -o 'v[0-9][^ ]*' | head -1 | sed 's/\.$//')."
 		echo "sipp runs on the same machine (UDP over 127.0.0.1); Kamailio has 2 UDP workers"
 		echo "(\`tests/bench/kamailio.cfg\`: usrloc in memory, registrar, tm + rr proxy, digest auth"
 		echo "with passwords in an htable), sipd its default single process.  $NUSERS users."
@@ -578,8 +603,9 @@ write_doc() {	# table file
 		echo "  Every search starts on a freshly started server."
 		echo "- *CPU*: the server's utime+stime (all its processes, \`/proc/PID/stat\`).  The comparable"
 		echo "  figure is the one at the *common rate* (half Kamailio's max, the same for both servers):"
-		echo "  that step starts on an idle server and counts the CPU until the server is idle again, so"
-		echo "  work a step leaves behind (transactions kept for 32 s, timers) is charged to it.  Per"
+		echo "  that step runs on a freshly started server and counts the CPU until $TAIL_SECONDS s after its end"
+		echo "  and the server is idle, so work a step leaves behind (transactions kept for 32 s after"
+		echo "  their answer, timers) is charged to it.  Per"
 		echo "  operation (one registration, or one call) and per 1,000 SIP transactions (REGISTER with"
 		echo "  auth = 2, REGISTER = 1, call with INVITE auth = 3: INVITE/407, INVITE/200, BYE; call without"
 		echo "  auth = 2; ACK not counted).  *CPU at max rate* is only the step itself (deferred work not"

@@ -9,12 +9,14 @@
  * operator's sip.reason_phrases), serializing, small header accessors.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 
+#include <osipparser2/osip_md5.h>
 #include <osipparser2/osip_port.h>
 
 #include "common/log.h"
@@ -141,6 +143,65 @@ msg_random_token(char *buf, size_t len)
 	}
 	if (len > 0)
 		buf[i] = '\0';
+}
+
+/* ------------------------------------------------------------ branches
+ *
+ * Our Via branches are "z9hG4bK" + 16 random hex + 8 hex of MD5(secret,
+ * those 16), optionally followed by ".<loop tag>".  A response whose top
+ * Via names us but whose branch does not verify was not caused by us: it
+ * is dropped instead of being forwarded to the next Via, so sipd cannot be
+ * used to reflect forged responses at a third party.
+ */
+static unsigned char msg_branch_secret[16];
+static int msg_branch_keyed;
+
+static void
+msg_branch_mac(const char *token, char out[9])
+{
+	static const char hex[] = "0123456789abcdef";
+	osip_MD5_CTX c;
+	unsigned char d[16];
+	int i;
+
+	if (!msg_branch_keyed) {
+		if (getrandom(msg_branch_secret, sizeof(msg_branch_secret), 0) !=
+		    (ssize_t)sizeof(msg_branch_secret))
+			fatalx("msg: no randomness for the branch key");
+		msg_branch_keyed = 1;
+	}
+	osip_MD5Init(&c);
+	osip_MD5Update(&c, msg_branch_secret, sizeof(msg_branch_secret));
+	/* osip_MD5Update takes a non-const pointer but does not write */
+	osip_MD5Update(&c, (unsigned char *)(uintptr_t)token, 16);
+	osip_MD5Final(d, &c);
+	for (i = 0; i < 4; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[8] = '\0';
+}
+
+void
+msg_branch_make(char *buf, size_t len)
+{
+	char token[17], mac[9];
+
+	msg_random_token(token, sizeof(token));
+	msg_branch_mac(token, mac);
+	snprintf(buf, len, "z9hG4bK%s%s", token, mac);
+}
+
+int
+msg_branch_ours(const char *branch)
+{
+	char mac[9];
+
+	if (branch == NULL || strncmp(branch, "z9hG4bK", 7) != 0 || strlen(branch) < 7 + 24 ||
+	    (branch[7 + 24] != '\0' && branch[7 + 24] != '.'))
+		return 0;
+	msg_branch_mac(branch + 7, mac);
+	return memcmp(mac, branch + 7 + 16, 8) == 0;
 }
 
 /* ------------------------------------------------------------ responses */

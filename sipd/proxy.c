@@ -833,13 +833,16 @@ proxy_stray_response(struct sipd *sd, osip_message_t *resp)
 	char *buf;
 	size_t len;
 
-	/* only responses to what we forwarded: the top Via must be ours */
+	/* only responses to what we forwarded: the top Via must be ours, MAC and all */
 	v = osip_list_get(&resp->vias, 0);
 	if (v == NULL || v->host == NULL || !tp_is_local(sd, v->host, v->port ? atoi(v->port) : 0) ||
-	    osip_list_size(&resp->vias) < 2) {
+	    osip_list_size(&resp->vias) < 2 ||
+	    osip_via_param_get_byname(v, "branch", &p) != 0 || p == NULL ||
+	    !msg_branch_ours(p->gvalue)) {
 		sd->stats.dropped++;
 		return;
 	}
+	p = NULL;
 	up = resp;	/* in place: the caller frees it */
 	v = osip_list_get(&up->vias, 0);
 	osip_list_remove(&up->vias, 0);

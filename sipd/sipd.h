@@ -119,8 +119,12 @@ const char *msg_to_tag(const osip_message_t *m);
 /* "sip:user@host" of From / To, malloc'd */
 char	*msg_uri_str(const osip_uri_t *u);
 int	 msg_cseq_num(const osip_message_t *m);
-/* A fresh random token (tags, branches, nonces' salt) into buf, hex. */
+/* A fresh random token (tags, nonces' salt) into buf, hex. */
 void	 msg_random_token(char *buf, size_t len);
+/* A Via branch of ours: magic cookie, random part and a keyed MAC of it. */
+void	 msg_branch_make(char *buf, size_t len);
+/* Is branch one msg_branch_make made (a ".tag" suffix allowed)? */
+int	 msg_branch_ours(const char *branch);
 /* Counters for sipctl status */
 struct msg_stats {
 	uint64_t	rx, tx, bad, dropped;

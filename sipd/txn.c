@@ -479,8 +479,7 @@ txn_add_via(struct sipd *sd, osip_message_t *req, const struct tp_source *dst)
 		snprintf(host, sizeof(host), "[%s]", tp_addr_host(&dst->local, h, sizeof(h)));
 	} else
 		tp_addr_host(&dst->local, host, sizeof(host));
-	memcpy(branch, "z9hG4bK", 7);
-	msg_random_token(branch + 7, 24);
+	msg_branch_make(branch, sizeof(branch));
 	xasprintf(&via, "SIP/2.0/%s %s:%d;branch=%s;rport",
 	    dst->proto == TP_TCP ? "TCP" : "UDP", host,
 	    tp_addr_port(&dst->local) ? tp_addr_port(&dst->local) : 5060, branch);

@@ -35,6 +35,42 @@ while IFS= read -r line; do
 	esac
 done < "$T/hostile.tap"
 
+# Reflection: a forged response whose top Via names sipd (with a branch
+# sipd never made) and whose second Via names a third party.  sipd must
+# drop it, not forward it to the "victim".
+dropped() { "$SIPCTL" -s "$SIPCTL_EP" --json status | $PYTHON -c \
+    'import json,sys; print(json.load(sys.stdin)["messages"]["dropped"])'; }
+d0=$(dropped)
+victim=$(free_port)
+$PYTHON - "$SIPD_PORT" "$victim" > "$T/reflect.out" 2>&1 <<'EOF2'
+import socket, sys
+sipd, victim = int(sys.argv[1]), int(sys.argv[2])
+v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+v.bind(("127.0.0.1", victim))
+v.settimeout(1.5)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+msg = ("SIP/2.0 200 OK\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK0123456789abcdef01234567\r\n"
+       "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKvictim\r\n"
+       "From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: reflect@x\r\n"
+       "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n") % (sipd, victim)
+s.sendto(msg.encode(), ("127.0.0.1", sipd))
+try:
+    data, _ = v.recvfrom(65535)
+    print("victim got: %r" % data[:80])
+    sys.exit(1)
+except socket.timeout:
+    print("victim got nothing")
+EOF2
+rc=$?
+d1=$(dropped)
+if [ $rc -eq 0 ] && [ "${d1:-0}" -gt "${d0:-0}" ]; then
+	pass "a forged response naming sipd in its top Via is dropped, not reflected (dropped $d0 -> $d1)"
+else
+	fail "a forged response naming sipd in its top Via is dropped, not reflected" \
+	    "rc=$rc dropped $d0 -> $d1" "$(cat "$T/reflect.out")"
+fi
+
 sipd_alive
 start1=$(awk '{ print $22 }' "/proc/$pid0/stat" 2>/dev/null)
 check_eq "sipd was not restarted (same pid, same start time)" "$pid0:$start0" "$SIPD_PID:$start1"

@@ -133,6 +133,30 @@ START_TEST(test_random_tokens)
 }
 END_TEST
 
+START_TEST(test_branch_mac)
+{
+	char b[48], t[64];
+
+	msg_branch_make(b, sizeof(b));
+	ck_assert_int_eq(strlen(b), 7 + 24);
+	ck_assert(strncmp(b, "z9hG4bK", 7) == 0);
+	ck_assert(msg_branch_ours(b));
+	/* the loop tag proxy.c appends keeps it ours */
+	snprintf(t, sizeof(t), "%s.0123456789abcdef", b);
+	ck_assert(msg_branch_ours(t));
+	/* a forged MAC, a changed random part, someone else's branch */
+	memcpy(t, b, sizeof(b));
+	t[7 + 16] = t[7 + 16] == '0' ? '1' : '0';
+	ck_assert(!msg_branch_ours(t));
+	memcpy(t, b, sizeof(b));
+	t[8] = t[8] == '0' ? '1' : '0';
+	ck_assert(!msg_branch_ours(t));
+	ck_assert(!msg_branch_ours("z9hG4bK-12345-1-0"));
+	ck_assert(!msg_branch_ours("z9hG4bK0123456789abcdef01234567"));
+	ck_assert(!msg_branch_ours(NULL));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -147,6 +171,7 @@ main(void)
 	tcase_add_test(tc, test_reason_phrases);
 	tcase_add_test(tc, test_header_access);
 	tcase_add_test(tc, test_random_tokens);
+	tcase_add_test(tc, test_branch_mac);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

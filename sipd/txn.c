@@ -633,6 +633,7 @@ txn_response(struct sipd *sd, osip_message_t *m, const struct tp_source *src)
 	const char *branch = txn_top_branch(m);
 	struct txn *ct = NULL;
 	txn_response_cb cb;
+	uint64_t linger;
 	int status = m->status_code;
 	char *key;
 
@@ -685,35 +686,22 @@ txn_response(struct sipd *sd, osip_message_t *m, const struct tp_source *src)
 	loop_timer_stop(sd->loop, &ct->t_end);
 	if (ct->invite && status / 100 == 2) {
 		ct->state = TXN_ACCEPTED;
-		if (cb != NULL)
-			cb(sd, ct, m, status, ct->tu);
-		ct->tu = NULL;
-		if (ct->req != NULL) {
-			osip_message_free(ct->req);
-			ct->req = NULL;
-		}
-		txn_linger(sd, ct, TXN_64T1);	/* timer M */
+		linger = TXN_64T1;					/* timer M */
 	} else if (ct->invite) {
 		ct->state = TXN_COMPLETED;
 		txn_send_ack(sd, ct, m);
-		if (cb != NULL)
-			cb(sd, ct, m, status, ct->tu);
-		ct->tu = NULL;
-		if (ct->req != NULL) {
-			osip_message_free(ct->req);
-			ct->req = NULL;
-		}
-		txn_linger(sd, ct, ct->peer.proto == TP_UDP ? 32000 : 0);	/* timer D */
+		linger = ct->peer.proto == TP_UDP ? 32000 : 0;		/* timer D */
 	} else {
 		ct->state = TXN_COMPLETED;
-		if (cb != NULL)
-			cb(sd, ct, m, status, ct->tu);
-		ct->tu = NULL;
-		if (ct->req != NULL) {
-			osip_message_free(ct->req);
-			ct->req = NULL;
-		}
-		txn_linger(sd, ct, ct->peer.proto == TP_UDP ? SIPD_T4 : 0);	/* timer K */
+		linger = ct->peer.proto == TP_UDP ? SIPD_T4 : 0;	/* timer K */
 	}
+	if (cb != NULL)
+		cb(sd, ct, m, status, ct->tu);
+	ct->tu = NULL;
+	if (ct->req != NULL) {
+		osip_message_free(ct->req);
+		ct->req = NULL;
+	}
+	txn_linger(sd, ct, linger);
 	osip_message_free(m);
 }

@@ -95,22 +95,7 @@ else
 fi
 
 # What the callee heard (sndfile's decoded dump) is the caller's tone.
-dec=$(ls "$T"/bob/rec/*-dec.wav 2>/dev/null | head -n 1)
-if [ -z "$dec" ]; then
-	fail "1002's recording of the call exists" "nothing in $T/bob/rec" "$(phone_diag bob)"
-else
-	st=$(sox "$dec" -n stat 2>&1)
-	freq=$(printf '%s\n' "$st" | awk '/Rough +frequency/ { print $3 }')
-	rms=$(printf '%s\n' "$st" | awk '/RMS +amplitude/ { print $3 }')
-	len=$(printf '%s\n' "$st" | awk '/Length \(seconds\)/ { print $3 }')
-	diag "1002 heard: $len s, RMS amplitude $rms, rough frequency $freq Hz"
-	if awk -v f="${freq:-0}" -v r="${rms:-0}" -v l="${len:-0}" \
-	    'BEGIN { exit !(f >= 400 && f <= 480 && r >= 0.05 && l >= 1) }'; then
-		pass "1002 heard 1001's 440 Hz tone"
-	else
-		fail "1002 heard 1001's 440 Hz tone" "$st"
-	fi
-fi
+check_heard bob "1002 heard 1001's 440 Hz tone" "1002's recording of the call"
 
 # The phones quit (SIGTERM): baresip unregisters on the way out.
 kill -TERM "$alice_pid" "$bob_pid" 2>/dev/null

@@ -105,3 +105,27 @@ phone_diag() {
 	echo "--- baresip $1 ($T/$1.log):"
 	tr -d '\033' < "$T/$1.log" | tr '\r' '\n' | grep -v 'audio=.*bit/s' | tail -n 40
 }
+
+# check_heard NAME WHAT RECORDING — asserts that phone NAME's recording
+# (sndfile's decoded dump) is 1001's test tone: 400-480 Hz (sox's rough
+# frequency of a 440 Hz sine), RMS at least 0.05, at least 1 s long
+check_heard() {
+	local name=$1 what=$2 recording=$3 dec st freq rms len
+
+	dec=$(ls "$T/$name"/rec/*-dec.wav 2>/dev/null | head -n 1)
+	if [ -z "$dec" ]; then
+		fail "$recording exists" "nothing in $T/$name/rec" "$(phone_diag "$name")"
+		return
+	fi
+	st=$(sox "$dec" -n stat 2>&1)
+	freq=$(printf '%s\n' "$st" | awk '/Rough +frequency/ { print $3 }')
+	rms=$(printf '%s\n' "$st" | awk '/RMS +amplitude/ { print $3 }')
+	len=$(printf '%s\n' "$st" | awk '/Length \(seconds\)/ { print $3 }')
+	diag "$name heard: $len s, RMS amplitude $rms, rough frequency $freq Hz"
+	if awk -v f="${freq:-0}" -v r="${rms:-0}" -v l="${len:-0}" \
+	    'BEGIN { exit !(f >= 400 && f <= 480 && r >= 0.05 && l >= 1) }'; then
+		pass "$what"
+	else
+		fail "$what" "$st"
+	fi
+}

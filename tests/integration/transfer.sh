@@ -165,23 +165,8 @@ check_journal "journal: the transferred call ends (1001's 10 s tone runs out)" \
     call-end "call=${call2:-?}" || diag "$(phone_diag alice)" "$(phone_diag carol)"
 check_no_journal "journal: no call-fail for either call" call-fail "call~(${call1:-?}|${call2:-?})"
 
-dec=$(ls "$T"/carol/rec/*-dec.wav 2>/dev/null | head -n 1)
-if [ -z "$dec" ]; then
-	fail "1003's recording of the transferred call exists" "nothing in $T/carol/rec" \
-	    "$(phone_diag carol)"
-else
-	st=$(sox "$dec" -n stat 2>&1)
-	freq=$(printf '%s\n' "$st" | awk '/Rough +frequency/ { print $3 }')
-	rms=$(printf '%s\n' "$st" | awk '/RMS +amplitude/ { print $3 }')
-	len=$(printf '%s\n' "$st" | awk '/Length \(seconds\)/ { print $3 }')
-	diag "1003 heard: $len s, RMS amplitude $rms, rough frequency $freq Hz"
-	if awk -v f="${freq:-0}" -v r="${rms:-0}" -v l="${len:-0}" \
-	    'BEGIN { exit !(f >= 400 && f <= 480 && r >= 0.05 && l >= 1) }'; then
-		pass "1003 heard 1001's 440 Hz tone in the transferred call"
-	else
-		fail "1003 heard 1001's 440 Hz tone in the transferred call" "$st"
-	fi
-fi
+check_heard carol "1003 heard 1001's 440 Hz tone in the transferred call" \
+    "1003's recording of the transferred call"
 
 kill -TERM "$alice_pid" "$bob_pid" "$carol_pid" 2>/dev/null
 wait "$alice_pid" "$bob_pid" "$carol_pid" 2>/dev/null

@@ -505,11 +505,14 @@ _sipp_cmd() {
 }
 
 # sipp_run NAME [opts] SCENARIO [sipp args] — runs sipp in the
-# foreground; returns its exit code (0: the call went as scripted)
+# foreground; returns its exit code (0: the call went as scripted).
+# SIPP_CMD_HOOK names a function that may edit the built command (_cmd)
+# before it runs, e.g. to move it to IPv6 (transport.sh).
 sipp_run() {
 	local name=$1 rc
 	local -a _cmd
 	_sipp_cmd "$@" || return 2
+	[ -z "${SIPP_CMD_HOOK:-}" ] || "$SIPP_CMD_HOOK"
 	echo "${_cmd[*]}" > "$T/$name.cmd"
 	"${_cmd[@]}" > "$T/$name.out" 2>&1
 	rc=$?
@@ -523,6 +526,7 @@ sipp_start() {
 	local name=$1
 	local -a _cmd
 	_sipp_cmd "$@" || return 2
+	[ -z "${SIPP_CMD_HOOK:-}" ] || "$SIPP_CMD_HOOK"
 	echo "${_cmd[*]}" > "$T/$name.cmd"
 	"${_cmd[@]}" > "$T/$name.out" 2>&1 &
 	_sipp_pid[$name]=$!

@@ -37,29 +37,8 @@ _v6() {
 
 # sipp6_run / sipp6_start NAME [opts] SCENARIO [sipp args] — sipp_run and
 # sipp_start of lib.sh, on [::1]
-sipp6_run() {
-	local name=$1 rc
-	local -a _cmd
-	_sipp_cmd "$@" || return 2
-	_v6
-	echo "${_cmd[*]}" > "$T/$name.cmd"
-	"${_cmd[@]}" > "$T/$name.out" 2>&1
-	rc=$?
-	echo "$rc" > "$T/$name.rc"
-	return $rc
-}
-
-sipp6_start() {
-	local name=$1
-	local -a _cmd
-	_sipp_cmd "$@" || return 2
-	_v6
-	echo "${_cmd[*]}" > "$T/$name.cmd"
-	"${_cmd[@]}" > "$T/$name.out" 2>&1 &
-	_sipp_pid[$name]=$!
-	_bg_pids+=("$!")
-	wait_udp_bound "${_sipp_port[$name]}" 50
-}
+sipp6_run() { SIPP_CMD_HOOK=_v6 sipp_run "$@"; }
+sipp6_start() { SIPP_CMD_HOOK=_v6 sipp_start "$@"; }
 
 # register6 NAME USER --port P [--tcp] [--contact C] [--expires N] — a
 # digest-authenticated REGISTER from [::1] (lib.sh's register, on IPv6);

@@ -21,7 +21,9 @@ enum proto_kind {
 	PROTO_K_U64 = 2,
 	PROTO_K_STR = 3,
 	PROTO_K_STRV = 4,
-	PROTO_K_BYTES = 5
+	PROTO_K_BYTES = 5,
+	PROTO_K_U32V = 6,
+	PROTO_K_U64V = 7
 };
 
 #define PROTO_FIELD_HDR	5	/* kind u8 + length u32 */
@@ -112,6 +114,8 @@ static int
 field_size(const struct proto_field *f, const void *body, size_t *size)
 {
 	const char *p = (const char *)body + f->off;
+	const struct proto_u32v *v32;
+	const struct proto_u64v *v64;
 	const struct proto_strv *sv;
 	const struct proto_bytes *b;
 	size_t n = 0, i, l;
@@ -140,6 +144,22 @@ field_size(const struct proto_field *f, const void *body, size_t *size)
 		if (!in_bounds(f, b->len) || (b->len > 0 && b->p == NULL))
 			return EINVAL;
 		n = b->len;
+		break;
+	case PROTO_K_U32V:
+		v32 = (const void *)p;
+		if (!in_bounds(f, v32->n) || (v32->n > 0 && v32->v == NULL))
+			return EINVAL;
+		if (v32->n > PROTO_BODY_MAX / 4)
+			return EMSGSIZE;
+		n = 4 + 4 * v32->n;
+		break;
+	case PROTO_K_U64V:
+		v64 = (const void *)p;
+		if (!in_bounds(f, v64->n) || (v64->n > 0 && v64->v == NULL))
+			return EINVAL;
+		if (v64->n > PROTO_BODY_MAX / 8)
+			return EMSGSIZE;
+		n = 4 + 8 * v64->n;
 		break;
 	case PROTO_K_STRV:
 		sv = (const void *)p;
@@ -170,6 +190,8 @@ static uint8_t *
 field_write(const struct proto_field *f, const void *body, uint8_t *w)
 {
 	const char *p = (const char *)body + f->off;
+	const struct proto_u32v *v32;
+	const struct proto_u64v *v64;
 	const struct proto_strv *sv;
 	const struct proto_bytes *b;
 	uint8_t *start = w + PROTO_FIELD_HDR;
@@ -197,6 +219,20 @@ field_write(const struct proto_field *f, const void *body, uint8_t *w)
 		if (b->len > 0)
 			memcpy(w, b->p, b->len);
 		w += b->len;
+		break;
+	case PROTO_K_U32V:
+		v32 = (const void *)p;
+		put_u32(w, (uint32_t)v32->n);
+		w += 4;
+		for (i = 0; i < v32->n; i++, w += 4)
+			put_u32(w, v32->v[i]);
+		break;
+	case PROTO_K_U64V:
+		v64 = (const void *)p;
+		put_u32(w, (uint32_t)v64->n);
+		w += 4;
+		for (i = 0; i < v64->n; i++, w += 8)
+			put_u64(w, v64->v[i]);
 		break;
 	case PROTO_K_STRV:
 		sv = (const void *)p;
@@ -250,6 +286,8 @@ proto_encode(const struct proto_msg *m, void **bufp, size_t *lenp)
 #define PROTO_SET_STR(dst, f)	(dst) = (char *)(f);
 #define PROTO_SET_STRV(dst, f)	(dst).n = f##_n; (dst).v = (char **)(f##_v);
 #define PROTO_SET_BYTES(dst, f)	(dst).p = (uint8_t *)(f##_p); (dst).len = f##_len;
+#define PROTO_SET_U32V(dst, f)	(dst).n = f##_n; (dst).v = (uint32_t *)(f##_v);
+#define PROTO_SET_U64V(dst, f)	(dst).n = f##_n; (dst).v = (uint64_t *)(f##_v);
 #define PROTO_ASSIGN_(m, kind, field, lo, hi)	PROTO_SET_##kind(msg.u.m.field, field)
 #define PROTO_ENCODE_FN_(id, NAME, name)				\
 	int								\
@@ -340,6 +378,8 @@ static int
 field_read(const struct proto_field *f, void *body, struct proto_rd *r)
 {
 	char *p = (char *)body + f->off;
+	struct proto_u32v *v32;
+	struct proto_u64v *v64;
 	struct proto_strv *sv;
 	struct proto_bytes *b;
 	struct proto_rd v;
@@ -388,6 +428,28 @@ field_read(const struct proto_field *f, void *body, struct proto_rd *r)
 		memcpy(b->p, v.p, len);
 		b->len = len;
 		v.left = 0;
+		break;
+	case PROTO_K_U32V:
+		v32 = (void *)p;
+		if ((err = get_u32(&v, &n32)) != 0)
+			return err;
+		if (!in_bounds(f, n32) || v.left != (size_t)n32 * 4)
+			return EBADMSG;
+		v32->v = xcalloc((size_t)n32 + 1, sizeof(*v32->v));
+		v32->n = n32;
+		for (i = 0; i < n32; i++)
+			get_u32(&v, &v32->v[i]);
+		break;
+	case PROTO_K_U64V:
+		v64 = (void *)p;
+		if ((err = get_u32(&v, &n32)) != 0)
+			return err;
+		if (!in_bounds(f, n32) || v.left != (size_t)n32 * 8)
+			return EBADMSG;
+		v64->v = xcalloc((size_t)n32 + 1, sizeof(*v64->v));
+		v64->n = n32;
+		for (i = 0; i < n32; i++)
+			get_u64(&v, &v64->v[i]);
 		break;
 	case PROTO_K_STRV:
 		sv = (void *)p;
@@ -491,6 +553,12 @@ proto_msg_free(struct proto_msg *m)
 			case PROTO_K_BYTES:
 				free(((struct proto_bytes *)(void *)p)->p);
 				break;
+			case PROTO_K_U32V:
+				free(((struct proto_u32v *)(void *)p)->v);
+				break;
+			case PROTO_K_U64V:
+				free(((struct proto_u64v *)(void *)p)->v);
+				break;
 			case PROTO_K_STRV:
 				sv = (void *)p;
 				if (sv->v != NULL)
@@ -522,6 +590,12 @@ proto_errcode(int err)
 		return PROTO_ERR_UNEXPECTED;
 	case EMSGSIZE:
 		return PROTO_ERR_TOOBIG;
+	case ENOSPC:
+		return PROTO_ERR_NOPORTS;
+	case ENOENT:
+		return PROTO_ERR_NOSESSION;
+	case EINVAL:
+		return PROTO_ERR_INVALID;
 	default:
 		return PROTO_ERR_INTERNAL;
 	}
@@ -543,6 +617,12 @@ proto_errcode_str(uint32_t code)
 		return "message too large";
 	case PROTO_ERR_INTERNAL:
 		return "internal error";
+	case PROTO_ERR_NOPORTS:
+		return "no free relay ports";
+	case PROTO_ERR_NOSESSION:
+		return "no such session";
+	case PROTO_ERR_INVALID:
+		return "invalid request";
 	default:
 		return "unknown error";
 	}

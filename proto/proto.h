@@ -13,6 +13,7 @@
  *     kind u8, length u32, value (length bytes)
  *       U32: 4 bytes; U64: 8 bytes; STR, BYTES: the bytes (no NUL);
  *       STRV: count u32, then count times (length u32, bytes).
+ *       U32V, U64V: count u32, then count numbers of 4 or 8 bytes.
  *   The body is exactly the fields: nothing may follow the last one.
  *
  * Errors are errno values:
@@ -51,7 +52,25 @@ enum proto_errcode {
 	PROTO_ERR_TYPE = 3,		/* ENOMSG: unknown type */
 	PROTO_ERR_UNEXPECTED = 4,	/* ENOTSUP: known, but not taken here */
 	PROTO_ERR_TOOBIG = 5,		/* EMSGSIZE */
-	PROTO_ERR_INTERNAL = 6		/* anything else */
+	PROTO_ERR_INTERNAL = 6,		/* anything else */
+	PROTO_ERR_NOPORTS = 7,		/* ENOSPC: mediad has no free relay ports */
+	PROTO_ERR_NOSESSION = 8,	/* ENOENT: no such session */
+	PROTO_ERR_INVALID = 9		/* EINVAL: well-formed, but makes no sense */
+};
+
+/* SESSION_UPDATE kinds: the m= line's media */
+enum proto_media_kind {
+	PROTO_KIND_OTHER = 0,
+	PROTO_KIND_AUDIO = 1,
+	PROTO_KIND_VIDEO = 2
+};
+
+/* SESSION_UPDATE dirs, as the phone wrote them (RFC 4566 6) */
+enum proto_media_dir {
+	PROTO_DIR_SENDRECV = 0,
+	PROTO_DIR_SENDONLY = 1,
+	PROTO_DIR_RECVONLY = 2,
+	PROTO_DIR_INACTIVE = 3
 };
 
 /* ADMIN_REP status */
@@ -71,12 +90,25 @@ struct proto_bytes {
 	uint8_t	*p;
 };
 
+/* decoded U32V / U64V: n numbers */
+struct proto_u32v {
+	size_t	  n;
+	uint32_t *v;
+};
+
+struct proto_u64v {
+	size_t	  n;
+	uint64_t *v;
+};
+
 /* one struct per message: struct proto_error, struct proto_admin_req, ... */
 #define PROTO_CTYPE_U32		uint32_t
 #define PROTO_CTYPE_U64		uint64_t
 #define PROTO_CTYPE_STR		char *
 #define PROTO_CTYPE_STRV	struct proto_strv
 #define PROTO_CTYPE_BYTES	struct proto_bytes
+#define PROTO_CTYPE_U32V	struct proto_u32v
+#define PROTO_CTYPE_U64V	struct proto_u64v
 #define PROTO_FIELD_DECL_(m, kind, field, min, max)	PROTO_CTYPE_##kind field;
 #define PROTO_STRUCT_(id, NAME, name)					\
 	struct proto_##name {						\
@@ -117,19 +149,19 @@ int	 proto_encode(const struct proto_msg *m, void **bufp, size_t *lenp);
  * The same, one function per message with its fields as arguments:
  *   proto_encode_<name>(reqid, fields..., bufp, lenp)
  * a STRV field is two arguments (count, strings), BYTES two (pointer,
- * length).  For the messages of today:
+ * length), U32V and U64V two (count, numbers).  For example:
  *   int proto_encode_error(uint32_t reqid, uint32_t code, const char *text,
  *           void **bufp, size_t *lenp);
  *   int proto_encode_admin_req(uint32_t reqid, size_t argv_n,
  *           const char *const *argv_v, void **bufp, size_t *lenp);
- *   int proto_encode_admin_rep(uint32_t reqid, uint32_t status,
- *           const char *body, void **bufp, size_t *lenp);
  */
 #define PROTO_PTYPE_U32(f)	uint32_t f,
 #define PROTO_PTYPE_U64(f)	uint64_t f,
 #define PROTO_PTYPE_STR(f)	const char *f,
 #define PROTO_PTYPE_STRV(f)	size_t f##_n, const char *const *f##_v,
 #define PROTO_PTYPE_BYTES(f)	const void *f##_p, size_t f##_len,
+#define PROTO_PTYPE_U32V(f)	size_t f##_n, const uint32_t *f##_v,
+#define PROTO_PTYPE_U64V(f)	size_t f##_n, const uint64_t *f##_v,
 #define PROTO_PARAM_(m, kind, field, min, max)	PROTO_PTYPE_##kind(field)
 #define PROTO_ENCODE_PROTO_(id, NAME, name)				\
 	int proto_encode_##name(uint32_t reqid,				\

@@ -25,6 +25,8 @@
  *   STRV  struct proto_strv (list of STR)          the number of strings;
  *         each string at most PROTO_STRV_ITEM_MAX bytes
  *   BYTES struct proto_bytes                       the length in bytes
+ *   U32V  struct proto_u32v (list of uint32_t)     the number of values
+ *   U64V  struct proto_u64v (list of uint64_t)     the number of values
  * Encoders refuse and decoders reject a field outside its bounds.
  *
  * To add a message: take the next free id of its range, add an X line,
@@ -42,14 +44,25 @@
 #define PROTO_TEXT_MAX		4096		/* an error text */
 #define PROTO_ARGV_MAX		64		/* words of an admin command */
 #define PROTO_STRV_ITEM_MAX	4096		/* bytes of one string in a STRV */
+#define PROTO_ID_MAX		1024		/* a Call-ID, a node name */
+#define PROTO_STREAMS_MAX	16		/* m= lines of one session */
+#define PROTO_ROWS_MAX		(1u << 18)	/* rows of one STATS answer */
 
 /*
  * Retired ids (never reuse): none yet.
  */
 #define PROTO_MESSAGES(X)				\
 	X(1,	ERROR,		error)			\
+	X(2,	HELLO,		hello)			\
 	X(16,	ADMIN_REQ,	admin_req)		\
-	X(17,	ADMIN_REP,	admin_rep)
+	X(17,	ADMIN_REP,	admin_rep)		\
+	X(32,	MEDIA_STATUS,	media_status)		\
+	X(33,	SESSION_UPDATE,	session_update)		\
+	X(34,	SESSION_PORTS,	session_ports)		\
+	X(35,	SESSION_DELETE,	session_delete)		\
+	X(36,	STATS_REQ,	stats_req)		\
+	X(37,	STATS,		stats)			\
+	X(38,	SESSION_TIMEOUT, session_timeout)
 
 /*
  * ERROR — the answer to a message that could not be taken: malformed,
@@ -63,6 +76,18 @@
 #define PROTO_FIELDS_error(F, m)					\
 	F(m, U32,	code,	0, UINT32_MAX)				\
 	F(m, STR,	text,	0, PROTO_TEXT_MAX)
+
+/*
+ * HELLO — a peer says who it is, when it connects and then every second
+ * (sipd to each mediad node: the heartbeat ping, answered by MEDIA_STATUS).
+ *   process   "sipd", "mediad", "recd"
+ *   node      the sender's node name (host name unless configured)
+ *   instance  random, new at every start of the process
+ */
+#define PROTO_FIELDS_hello(F, m)					\
+	F(m, STR,	process,	1, 32)				\
+	F(m, STR,	node,		0, PROTO_ID_MAX)		\
+	F(m, U64,	instance,	0, UINT64_MAX)
 
 /*
  * ADMIN_REQ — sipctl to sipd: one command, as the words the operator
@@ -80,5 +105,109 @@
 #define PROTO_FIELDS_admin_rep(F, m)					\
 	F(m, U32,	status,	0, 1)					\
 	F(m, STR,	body,	0, PROTO_BODY_MAX - 64)
+
+/*
+ * MEDIA_STATUS — mediad to sipd, the answer to each HELLO: the node's
+ * announcement and heartbeat.  A new instance means mediad restarted and
+ * holds none of the sessions it had.
+ *   address   the RTP address phones are told; "" when mediad listens on
+ *             a wildcard address (sipd then writes its own address toward
+ *             each phone)
+ *   capacity  relay port pairs in all; free: not in use
+ *   load      CPU used by mediad over the last second, per mille of a core
+ */
+#define PROTO_FIELDS_media_status(F, m)					\
+	F(m, STR,	node,		0, PROTO_ID_MAX)		\
+	F(m, U64,	instance,	0, UINT64_MAX)			\
+	F(m, STR,	address,	0, 64)				\
+	F(m, U32,	capacity,	0, UINT32_MAX)			\
+	F(m, U32,	free,		0, UINT32_MAX)			\
+	F(m, U32,	sessions,	0, UINT32_MAX)			\
+	F(m, U32,	load,		0, UINT32_MAX)
+
+/*
+ * SESSION_UPDATE — sipd to mediad: the SDP of one leg of call (leg 0 the
+ * caller, 1 the callee), one entry per m= line in SDP order in each list.
+ * Creates the session (and its relay ports) on first use.  Answered by
+ * SESSION_PORTS, or ERROR (PROTO_ERR_NOPORTS, PROTO_ERR_INVALID).
+ *   kinds       enum proto_media_kind
+ *   addrs       where that phone wants the stream (c= address)
+ *   ports       its RTP port; 0: the stream is refused (no relay)
+ *   rtcp_ports  its RTCP port (a=rtcp, else port + 1)
+ *   dirs        enum proto_media_dir as that phone sent it
+ *   clocks      RTP clock rate of its first payload type (for jitter)
+ */
+#define PROTO_FIELDS_session_update(F, m)				\
+	F(m, STR,	call,		1, PROTO_ID_MAX)		\
+	F(m, U32,	leg,		0, 1)				\
+	F(m, U32V,	kinds,		0, PROTO_STREAMS_MAX)		\
+	F(m, STRV,	addrs,		0, PROTO_STREAMS_MAX)		\
+	F(m, U32V,	ports,		0, PROTO_STREAMS_MAX)		\
+	F(m, U32V,	rtcp_ports,	0, PROTO_STREAMS_MAX)		\
+	F(m, U32V,	dirs,		0, PROTO_STREAMS_MAX)		\
+	F(m, U32V,	clocks,		0, PROTO_STREAMS_MAX)
+
+/*
+ * SESSION_PORTS — mediad to sipd, the answer to SESSION_UPDATE: per m=
+ * line, mediad's RTP port facing the caller (ports_a) and facing the
+ * callee (ports_b); RTCP is the next port up.  0: not relayed.
+ *   address  as in MEDIA_STATUS
+ */
+#define PROTO_FIELDS_session_ports(F, m)				\
+	F(m, STR,	call,		1, PROTO_ID_MAX)		\
+	F(m, STR,	address,	0, 64)				\
+	F(m, U32V,	ports_a,	0, PROTO_STREAMS_MAX)		\
+	F(m, U32V,	ports_b,	0, PROTO_STREAMS_MAX)
+
+/*
+ * SESSION_DELETE — sipd to mediad: the call is over; free its ports.
+ * Answered by STATS with the session's final figures, or ERROR
+ * (PROTO_ERR_NOSESSION).
+ */
+#define PROTO_FIELDS_session_delete(F, m)				\
+	F(m, STR,	call,		1, PROTO_ID_MAX)
+
+/*
+ * STATS_REQ — sipd to mediad: the figures of call, or of every session
+ * when call is "".  Answered by STATS.
+ */
+#define PROTO_FIELDS_stats_req(F, m)					\
+	F(m, STR,	call,		0, PROTO_ID_MAX)
+
+/*
+ * STATS — mediad to sipd: one row per leg of each relayed stream; every
+ * list has one entry per row.
+ *   legs      0 caller, 1 callee;  streams: m= line index
+ *   pkts_in, bytes_in    RTP received from that phone
+ *   pkts_out, bytes_out  RTP sent to that phone
+ *   lost      packets from that phone missing by sequence number (RFC 3550 A.3)
+ *   jitter_us interarrival jitter of that phone's stream (RFC 3550 A.8), in µs
+ *   rr_lost   cumulative loss that phone reported in RTCP (what it misses)
+ *   rr_jitter_us  the jitter that phone reported in RTCP, in µs
+ *   latched   "addr:port" RTP comes from, "" until latched
+ */
+#define PROTO_FIELDS_stats(F, m)					\
+	F(m, STRV,	calls,		0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	streams,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	legs,		0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	kinds,		0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	pkts_in,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	bytes_in,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	pkts_out,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	bytes_out,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	lost,		0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	jitter_us,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	rr_lost,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	rr_jitter_us,	0, PROTO_ROWS_MAX)		\
+	F(m, STRV,	latched,	0, PROTO_ROWS_MAX)
+
+/*
+ * SESSION_TIMEOUT — mediad to sipd, unasked: no RTP has arrived on any
+ * stream of call for idle_ms (at least media.rtp_timeout; never while a
+ * stream is on hold).  Sent again every media.rtp_timeout while it lasts.
+ */
+#define PROTO_FIELDS_session_timeout(F, m)				\
+	F(m, STR,	call,		1, PROTO_ID_MAX)		\
+	F(m, U32,	idle_ms,	0, UINT32_MAX)
 
 #endif

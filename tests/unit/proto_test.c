@@ -152,6 +152,116 @@ sample_admin_rep(struct proto_msg *m)
 	m->u.admin_rep.body = (char *)"{\"error\": \"no such call: x\"}";
 }
 
+static void
+sample_hello(struct proto_msg *m)
+{
+	m->u.hello.process = (char *)"sipd";
+	m->u.hello.node = (char *)"pbx-1";
+	m->u.hello.instance = UINT64_C(0x8000000000000001);
+}
+
+static void
+sample_media_status(struct proto_msg *m)
+{
+	m->u.media_status.node = (char *)"media-2";
+	m->u.media_status.instance = UINT64_MAX;
+	m->u.media_status.address = (char *)"";
+	m->u.media_status.capacity = 5000;
+	m->u.media_status.free = 4998;
+	m->u.media_status.sessions = 1;
+	m->u.media_status.load = 731;
+}
+
+static uint32_t sample_kinds[] = { PROTO_KIND_AUDIO, PROTO_KIND_VIDEO };
+static const char *const sample_addrs[] = { "192.168.2.159", "::1" };
+static uint32_t sample_ports[] = { 40000, 0 };
+static uint32_t sample_rtcp[] = { 40001, 0 };
+static uint32_t sample_dirs[] = { PROTO_DIR_SENDONLY, PROTO_DIR_INACTIVE };
+static uint32_t sample_clocks[] = { 8000, 90000 };
+
+static void
+sample_session_update(struct proto_msg *m)
+{
+	struct proto_session_update *u = &m->u.session_update;
+
+	u->call = (char *)"65418859@192.168.2.159";
+	u->leg = 1;
+	u->kinds.n = 2;
+	u->kinds.v = sample_kinds;
+	u->addrs.n = 2;
+	u->addrs.v = (char **)sample_addrs;
+	u->ports.n = 2;
+	u->ports.v = sample_ports;
+	u->rtcp_ports.n = 2;
+	u->rtcp_ports.v = sample_rtcp;
+	u->dirs.n = 2;
+	u->dirs.v = sample_dirs;
+	u->clocks.n = 2;
+	u->clocks.v = sample_clocks;
+}
+
+static uint32_t sample_pa[] = { 20000, 20004 };
+static uint32_t sample_pb[] = { 20002, 0 };
+
+static void
+sample_session_ports(struct proto_msg *m)
+{
+	m->u.session_ports.call = (char *)"a";
+	m->u.session_ports.address = (char *)"10.0.0.1";
+	m->u.session_ports.ports_a.n = 2;
+	m->u.session_ports.ports_a.v = sample_pa;
+	m->u.session_ports.ports_b.n = 2;
+	m->u.session_ports.ports_b.v = sample_pb;
+}
+
+static void
+sample_session_delete(struct proto_msg *m)
+{
+	m->u.session_delete.call = (char *)"65418859@192.168.2.159";
+}
+
+static void
+sample_stats_req(struct proto_msg *m)
+{
+	m->u.stats_req.call = (char *)"";
+}
+
+static const char *const sample_calls[] = { "c1", "c1", "c2" };
+static const char *const sample_latched[] = { "127.0.0.1:4000", "", "[::1]:6000" };
+static uint32_t sample_u32[] = { 0, 1, UINT32_MAX };
+static uint64_t sample_u64[] = { 0, 50, UINT64_MAX };
+
+static void
+sample_stats(struct proto_msg *m)
+{
+	struct proto_stats *s = &m->u.stats;
+
+#define SAMPLE_ROWS_(f, arr)	do { s->f.n = 3; s->f.v = arr; } while (0)
+	s->calls.n = 3;
+	s->calls.v = (char **)sample_calls;
+	SAMPLE_ROWS_(streams, sample_u32);
+	SAMPLE_ROWS_(legs, sample_u32);
+	SAMPLE_ROWS_(kinds, sample_u32);
+	SAMPLE_ROWS_(pkts_in, sample_u64);
+	SAMPLE_ROWS_(bytes_in, sample_u64);
+	SAMPLE_ROWS_(pkts_out, sample_u64);
+	SAMPLE_ROWS_(bytes_out, sample_u64);
+	SAMPLE_ROWS_(lost, sample_u64);
+	SAMPLE_ROWS_(jitter_us, sample_u32);
+	SAMPLE_ROWS_(rr_lost, sample_u32);
+	SAMPLE_ROWS_(rr_jitter_us, sample_u32);
+#undef SAMPLE_ROWS_
+	s->latched.n = 3;
+	s->latched.v = (char **)sample_latched;
+}
+
+static void
+sample_session_timeout(struct proto_msg *m)
+{
+	m->u.session_timeout.call = (char *)"65418859@192.168.2.159";
+	m->u.session_timeout.idle_ms = 30012;
+}
+
 struct sample {
 	uint16_t	 type;
 	const char	*name;

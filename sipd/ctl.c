@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
+#include "common/zsock.h"
 #include "proto/proto.h"
 #include "sipd.h"
 
@@ -344,19 +345,8 @@ ctl_command(struct sipd *sd, const struct proto_strv *argv, json_t **out)
 static void
 ctl_send(struct ctl *c, const struct ctl_req *rq, const void *buf, size_t len)
 {
-	size_t i;
-	int err = 0;
+	int err = zsock_send(c->sock, rq->env, rq->nenv, buf, len);
 
-	for (i = 0; i < rq->nenv; i++) {
-		if (zmq_send(c->sock, zmq_msg_data(&rq->env[i]), zmq_msg_size(&rq->env[i]),
-		    ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-			err = errno;
-			goto out;
-		}
-	}
-	if (zmq_send(c->sock, buf, len, ZMQ_DONTWAIT) < 0)
-		err = errno;
-out:
 	if (err != 0)
 		log_warnx("ctl: reply dropped: %s", zmq_strerror(err));
 }
@@ -409,34 +399,23 @@ static void
 ctl_recv(struct sipd *sd)
 {
 	struct ctl *c = sd->ctl;
-	zmq_msg_t parts[CTL_MAX_PARTS], spare, *p;
+	zmq_msg_t parts[CTL_MAX_PARTS];
 	struct ctl_req rq = { .sd = sd };
 	struct proto_msg m;
 	size_t nparts = 0, i, len, buflen;
-	int more, toomany = 0, err;
+	int err;
 	const void *data;
 	void *buf;
 
-	for (;;) {
-		p = nparts < CTL_MAX_PARTS ? &parts[nparts] : &spare;
-		zmq_msg_init(p);
-		if (zmq_msg_recv(p, c->sock, ZMQ_DONTWAIT) < 0) {
-			if (errno != EAGAIN)
-				log_warnx("ctl: receive: %s", zmq_strerror(errno));
-			zmq_msg_close(p);
-			goto out;
-		}
-		more = zmq_msg_more(p);
-		if (p == &spare) {
-			zmq_msg_close(p);
-			toomany = 1;
-		} else
-			nparts++;
-		if (!more)
-			break;
+	if ((err = zsock_recv(c->sock, parts, CTL_MAX_PARTS, &nparts)) != 0) {
+		if (err == E2BIG)
+			log_warnx("ctl: dropped a request of too many frames");
+		else if (err != EAGAIN)
+			log_warnx("ctl: receive: %s", zmq_strerror(err));
+		return;
 	}
-	if (toomany || nparts < 2) {
-		log_warnx("ctl: dropped a request of %s frames", toomany ? "too many" : "too few");
+	if (nparts < 2) {
+		log_warnx("ctl: dropped a request of too few frames");
 		goto out;
 	}
 
@@ -473,19 +452,9 @@ static void
 ctl_drain(struct sipd *sd)
 {
 	struct ctl *c = sd->ctl;
-	size_t sz, n;
-	int ev;
+	size_t n;
 
-	for (n = 0;; n++) {
-		sz = sizeof(ev);
-		if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &ev, &sz) != 0) {
-			if (errno == EINTR)
-				continue;
-			log_warnx("ctl: ZMQ_EVENTS: %s", zmq_strerror(errno));
-			return;
-		}
-		if (!(ev & ZMQ_POLLIN))
-			return;
+	for (n = 0; zsock_readable(c->sock); n++) {
 		if (n == CTL_BUDGET) {
 			loop_timer_start(sd->loop, &c->t_more, 0);
 			return;
@@ -506,51 +475,10 @@ ctl_on_more(void *arg)
 	ctl_drain(arg);
 }
 
-/*
- * Creates the missing directories above the socket file path (mode 0750,
- * whatever the umask).  Those that exist are left as they are.
- */
-static int
-ctl_mkparents(const char *path)
-{
-	char *dir, *s;
-	int err = 0;
-
-	dir = xstrdup(path);
-	if ((s = strrchr(dir, '/')) == NULL || s == dir)
-		goto out;
-	*s = '\0';
-	for (s = dir + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (*s == '/')
-			*s = '\0';
-		else
-			s = NULL;
-		if (mkdir(dir, 0750) == 0) {
-			if (chmod(dir, 0750) != 0) {
-				err = errno;
-				goto out;
-			}
-			log_info("ctl: created %s", dir);
-		} else if (errno != EEXIST) {
-			err = errno;
-			log_warn("ctl: cannot create %s", dir);
-			goto out;
-		}
-		if (s == NULL)
-			break;
-		*s = '/';
-	}
-out:
-	free(dir);
-	return err;
-}
-
 int
 ctl_open(struct sipd *sd)
 {
-	const char *ep = sd->conf->ctl_sipctl, *path = NULL;
+	const char *ep = sd->conf->ctl_sipctl;
 	int linger = 0, err = 0;
 	int64_t maxmsg = CTL_REQ_MAX;
 	struct ctl *c;
@@ -573,22 +501,8 @@ ctl_open(struct sipd *sd)
 		err = errno;
 		goto out;
 	}
-	/* ipc://@name is Linux's abstract namespace: no file */
-	if (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && ep[6] != '\0') {
-		path = ep + 6;
-		if ((err = ctl_mkparents(path)) != 0)
-			goto out;
-	}
-	if (zmq_bind(c->sock, ep) != 0) {
-		err = errno;
-		log_warnx("ctl: cannot bind %s: %s", ep, zmq_strerror(err));
+	if ((err = zsock_bind(c->sock, ep, "ctl", &c->path)) != 0)
 		goto out;
-	}
-	if (path != NULL && chmod(path, 0660) != 0) {
-		err = errno;
-		log_warn("ctl: chmod %s", path);
-		goto out;
-	}
 	sz = sizeof(c->fd);
 	if (zmq_getsockopt(c->sock, ZMQ_FD, &c->fd, &sz) != 0) {
 		err = errno;
@@ -596,7 +510,6 @@ ctl_open(struct sipd *sd)
 	}
 	if ((err = loop_fd_add(sd->loop, c->fd, EPOLLIN, ctl_on_fd, sd)) != 0)
 		goto out;
-	c->path = path != NULL ? xstrdup(path) : NULL;
 	sd->ctl = c;
 	log_info("ctl: sipctl control socket on %s", ep);
 	/* anything that arrived already would not wake an edge-triggered fd */
@@ -605,6 +518,7 @@ out:
 	if (err != 0) {
 		if (c->sock != NULL)
 			zmq_close(c->sock);
+		zsock_unlink(c->path);
 		free(c);
 	}
 	return err;
@@ -621,10 +535,7 @@ ctl_close(struct sipd *sd)
 	if (c->fd >= 0)
 		loop_fd_del(sd->loop, c->fd);
 	zmq_close(c->sock);	/* linger 0: nothing waits */
-	/* ZeroMQ 4.3 leaves the ipc file behind */
-	if (c->path != NULL && unlink(c->path) != 0 && errno != ENOENT)
-		log_warn("ctl: unlink %s", c->path);
-	free(c->path);
+	zsock_unlink(c->path);
 	free(c);
 	sd->ctl = NULL;
 }

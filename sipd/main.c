@@ -250,6 +250,10 @@ main(int argc, char **argv)
 		errno = err;
 		fatal("cannot open the control socket %s", sd.conf->ctl_sipctl);
 	}
+	if ((err = node_open(&sd)) != 0) {
+		errno = err;
+		fatal("cannot reach the mediad endpoints");
+	}
 	loop_signal(sd.loop, SIGTERM, on_term, &sd);
 	loop_signal(sd.loop, SIGINT, on_term, &sd);
 	loop_signal(sd.loop, SIGHUP, on_hup, &sd);
@@ -263,6 +267,8 @@ main(int argc, char **argv)
 	}
 
 	ctl_close(&sd);
+	node_close(&sd);	/* pending answers: their callbacks come now, with ECANCELED */
+	sd.stopping_hard = 1;
 	proxy_shutdown(&sd);
 	call_shutdown(&sd);
 	reg_shutdown(&sd);

@@ -44,6 +44,27 @@ on_term(int signo, void *arg)
 	loop_stop(md->loop);
 }
 
+/* SIGHUP: the log level from the file again; ports, endpoints and bind need a restart */
+static void
+on_hup(int signo, void *arg)
+{
+	struct mediad *md = arg;
+	struct parley_conf *nc;
+	char err[512];
+
+	(void)signo;
+	if (md->conf_path == NULL)
+		return;
+	if (conf_load(md->conf_path, &nc, err, sizeof(err)) != 0) {
+		log_warnx("mediad: reload refused: %s", err);
+		return;
+	}
+	log_set_level(nc->log_level);
+	md->conf->rtp_timeout = nc->rtp_timeout;
+	log_info("mediad: SIGHUP: log level and rtp_timeout (%d s) reloaded", nc->rtp_timeout);
+	conf_free(nc);
+}
+
 static struct loop_timer load_timer;
 static uint64_t load_cpu_us, load_at_ms;
 
@@ -128,6 +149,7 @@ main(int argc, char **argv)
 		conf_free(md.conf);
 		return 0;
 	}
+	md.conf_path = md.conf->path ? conf_abspath(md.conf->path) : NULL;
 	log_init("mediad", foreground, debug ? LOG_LVL_DEBUG : md.conf->log_level);
 	if (!foreground && daemon(0, 0) < 0)
 		fatal("daemon");
@@ -158,6 +180,7 @@ main(int argc, char **argv)
 	}
 	loop_signal(md.loop, SIGTERM, on_term, &md);
 	loop_signal(md.loop, SIGINT, on_term, &md);
+	loop_signal(md.loop, SIGHUP, on_hup, &md);
 	loop_timer_init(&load_timer, load_cb, &md);
 	load_cb(&md);
 	log_info("mediad %s ready: node %s, RTP on %s ports %d-%d (%u pairs), SDP address %s",
@@ -179,6 +202,7 @@ main(int argc, char **argv)
 	zmq_ctx_term(md.zmq);
 	loop_free(md.loop);
 	conf_free(md.conf);
+	free(md.conf_path);
 	log_info("mediad stopped");
 	return 0;
 }

@@ -815,7 +815,8 @@ main(int argc, char **argv)
 	}
 	wall = (double)(s1.t - s0.t) / 1e9;
 	relay_pct = relay ? 100.0 * (double)(s1.relay - s0.relay) / (double)hz / wall : 0;
-	relay_us = relay && rcv ? (double)(s1.relay - s0.relay) / (double)hz * 1e6 / (double)rcv : 0;
+	/* CPU per second over the window / packets per second out of the relay */
+	relay_us = rcv ? relay_pct / 100.0 * 1e6 / ((double)rcv / window) : 0;
 	self_pct = 100.0 * (double)(s1.self - s0.self) / 1e9 / wall;
 	/* busy polling: the time spent in loop turns that found work */
 	work_pct = busy ? 100.0 * (1.0 - (double)idle_ns / 1e9 / window) : self_pct;
@@ -840,7 +841,7 @@ main(int argc, char **argv)
 	    hist_q(&h_late, .99), (double)h_late.max / 1e3, hist_q(&h_lag, .99), self_pct,
 	    work_pct, relay_pct, relay_us, d1o - d0o, d1r - d0r, d1x - d0x);
 
-	printf("RESULT mode=%s calls=%u window_s=%.2f target_pps=%.0f sent_pps=%.0f "
+	printf("RESULT mode=%s calls=%u window_s=%.2f target_pps=%.0f sent_pps=%.0f recv_pps=%.0f "
 	    "expected=%" PRIu64 " received=%" PRIu64 " lost=%" PRIu64 " loss_pct=%.4f "
 	    "lossy_streams=%" PRIu64 " max_stream_lost=%" PRIu64 " dead_streams=%" PRIu64 " "
 	    "dup=%" PRIu64 " reorder=%" PRIu64 " old=%" PRIu64 " foreign=%" PRIu64
@@ -851,7 +852,7 @@ main(int argc, char **argv)
 	    "relay_cpu_pct=%.1f relay_us_per_pkt=%.3f "
 	    "drops_tool=%" PRIu64 " drops_relay=%" PRIu64 " drops_other=%" PRIu64,
 	    direct ? "direct" : "relay", ncalls, wall, (double)neps * 1e9 / PERIOD_NS,
-	    (double)exp / window, exp, rcv, exp > rcv ? exp - rcv : 0, loss_pct,
+	    (double)exp / window, (double)rcv / window, exp, rcv, exp > rcv ? exp - rcv : 0, loss_pct,
 	    lossy, maxlost, dead, dup, reord, old, n_foreign, n_wrongsrc, n_short, n_nostamp,
 	    n_send_err, n_recv_err,
 	    hist_q(&h_lat, .5), hist_q(&h_lat, .9), hist_q(&h_lat, .99), hist_q(&h_lat, .999),

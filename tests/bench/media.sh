@@ -1,0 +1,370 @@
+#!/bin/bash
+# tests/bench/media.sh — mediad against rtpengine as RTP relays, the same
+# load tool (rtpload) for both, one run.
+#
+#   tests/bench/media.sh [BUILD_DIR]      (BUILD_DIR default: /work/main/build,
+#                                          or $BUILD; mediad is BUILD_DIR/mediad/mediad)
+#
+# For each N in CALLS it runs, one after the other:
+#   direct     rtpload alone, each endpoint sending straight to the other
+#              end of its call: the baseline latency of the load tool and
+#              the kernel's loopback path, at the same packet rate
+#   rtpengine  a fresh rtpengine (Debian rtpengine-daemon), userspace only
+#              (--table=-1), one worker thread, calls set up over its ng
+#              protocol (ngsetup.py: offer + answer per call)
+#   mediad     a fresh mediad, calls set up over its control socket
+#              (mediasetup: SESSION_UPDATE for both legs per call)
+# Every run: N calls, each two G.711 streams of 50 packets/s (172-byte RTP),
+# WARMUP s of warm-up, WINDOW s measured, 1 s of drain.  The relay runs
+# pinned to CPU RELAY_CPU, rtpload to LOAD_CPU (taskset); rtpload busy-polls
+# its sockets, so its CPU is always 100 % and its own load shows as the
+# share of loop turns that found work, and as send lateness.
+#
+# Figures (all from rtpload, see tests/bench/rtpload.c):
+#   relay CPU   utime+stime of the relay process (all threads), /proc/PID/stat,
+#               over the window, in % of one core, and per relayed packet
+#               (CPU time / packets that came out of the relay in the window)
+#   loss        packets sent in the window that never came back, per stream by
+#               RTP sequence number
+#   latency     kernel receive stamp (SO_TIMESTAMPNS) of the receiving endpoint
+#               minus the send time in the payload: p50 and p99 through the
+#               relay; "added" = through the relay minus direct, same N, same run
+# Output: a table on stdout, the section "## mediad vs rtpengine (RTP
+# relay)" of docs/benchmarks.md (unless NO_DOC=1), every run's rtpload and
+# relay output under $OUT (printed at the end).
+#
+# Loopback only: every socket is on 127.0.0.1.  Run it by hand on a quiet
+# machine (never in CI); before each run it waits up to QUIET_WAIT s for the
+# rest of the machine to use under 10 % CPU, and flags the run if it did not.
+#
+# Prerequisites: rtpengine (apt-get install rtpengine-daemon; the bench only
+# runs the binary, it does not need the service), python3, taskset (util-linux).
+#
+# Environment knobs (defaults):
+#   CALLS="250 500 1000 2000 4000"  concurrent calls per step
+#   RELAYS="rtpengine mediad"       relays to run (the direct baseline always runs)
+#   WARMUP=5 WINDOW=20              seconds
+#   RELAY_CPU=1 LOAD_CPU=0          CPUs for the relay and for rtpload
+#   LOAD_PORT=4000                  rtpload's first port (two per endpoint)
+#   RELAY_PORTS="40000 59999"       the relays' RTP port range (four ports per call)
+#   NG_PORT=39990                   rtpengine's ng control port
+#   QUIET_WAIT=60                   s to wait for a quiet machine before each run
+#   PERF=0                          1: perf record -g mediad during its window at
+#                                   each N (perf.data under $OUT)
+#   NO_DOC=0
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+BUILD=${1:-${BUILD:-$TOP/build}}
+MEDIAD=$BUILD/mediad/mediad
+RTPLOAD=$BUILD/tests/bench/rtpload
+MEDIASETUP=$BUILD/tests/bench/mediasetup
+RTPENGINE=${RTPENGINE:-rtpengine}
+
+CALLS=${CALLS:-250 500 1000 2000 4000}
+RELAYS=${RELAYS:-rtpengine mediad}
+WARMUP=${WARMUP:-5}
+WINDOW=${WINDOW:-20}
+RELAY_CPU=${RELAY_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+LOAD_PORT=${LOAD_PORT:-4000}
+RELAY_PORTS=${RELAY_PORTS:-40000 59999}
+NG_PORT=${NG_PORT:-39990}
+QUIET_WAIT=${QUIET_WAIT:-60}
+PERF=${PERF:-0}
+NO_DOC=${NO_DOC:-0}
+
+read -r PORT_MIN PORT_MAX <<< "$RELAY_PORTS"
+HZ=$(getconf CLK_TCK)
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+OUT=$(mktemp -d /tmp/parley-mbench.XXXXXX)
+TSTART=$(date +%s)
+RELAY_PID=
+PERF_PID=
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "media.sh: $*"; exit 1; }
+
+cleanup() {
+	[ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null
+	stop_relay
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ checks
+
+command -v "$RTPENGINE" >/dev/null || die "rtpengine not found (apt-get install rtpengine-daemon)"
+command -v python3 >/dev/null || die "python3 not found"
+command -v taskset >/dev/null || die "taskset not found (util-linux)"
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: one for the relay, one for rtpload"
+[ "$PORT_MAX" -le 65535 ] && [ $(( (PORT_MAX - PORT_MIN + 1) / 4 )) -ge "$(echo $CALLS | tr ' ' '\n' | sort -n | tail -1)" ] ||
+    die "RELAY_PORTS $RELAY_PORTS holds fewer than 4 ports per call"
+say "building rtpload, mediasetup and mediad in $BUILD"
+make -s -C "$BUILD" tests/bench/rtpload tests/bench/mediasetup mediad/mediad >&2 ||
+    die "build failed (configure $BUILD first)"
+
+# ------------------------------------------------------------------ machine
+
+# busy ticks of the whole machine (all CPUs), from /proc/stat
+machine_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# Wait (at most QUIET_WAIT s) until the machine uses under 10 % of one CPU
+# over a second with nothing of ours running.  Sets QUIET (the last %).
+wait_quiet() {
+	local i a b
+	for ((i = 0; i <= QUIET_WAIT; i++)); do
+		a=$(machine_ticks)
+		sleep 1
+		b=$(machine_ticks)
+		QUIET=$(( (b - a) * 100 / HZ ))
+		[ "$QUIET" -lt 10 ] && return 0
+	done
+	say "  (the machine stayed busy: $QUIET % of a CPU used by other programs)"
+	return 1
+}
+
+udp_bound() {	# port
+	ss -Hunl "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# ------------------------------------------------------------------ relays
+
+start_rtpengine() {	# tag
+	udp_bound "$NG_PORT" && die "port $NG_PORT (NG_PORT) is in use"
+	taskset -c "$RELAY_CPU" "$RTPENGINE" --foreground --log-stderr --log-level=4 \
+	    --table=-1 --num-threads=1 --interface=127.0.0.1 \
+	    --listen-ng="127.0.0.1:$NG_PORT" --port-min="$PORT_MIN" --port-max="$PORT_MAX" \
+	    --timeout=600 --silent-timeout=600 --final-timeout=0 \
+	    > "$OUT/$1.relay.log" 2>&1 &
+	RELAY_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		udp_bound "$NG_PORT" && break
+		kill -0 "$RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	udp_bound "$NG_PORT" || { tail "$OUT/$1.relay.log" >&2; die "rtpengine did not start"; }
+	SETUP="python3 '$HERE/ngsetup.py' $NG_PORT"
+}
+
+start_mediad() {	# tag
+	local conf=$OUT/$1.mediad.conf sock=$OUT/$1.media.sock i
+	cat > "$conf" <<EOF
+# generated by tests/bench/media.sh
+media: { rtp_ports = [ $PORT_MIN, $PORT_MAX ]; bind = "127.0.0.1"; rtp_timeout = 600; };
+control: { media = "ipc://$sock"; };
+log: { level = "warning"; };
+EOF
+	taskset -c "$RELAY_CPU" "$MEDIAD" -f -c "$conf" > "$OUT/$1.relay.log" 2>&1 &
+	RELAY_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$sock" ] && break
+		kill -0 "$RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -S "$sock" ] || { tail "$OUT/$1.relay.log" >&2; die "mediad did not start"; }
+	SETUP="'$MEDIASETUP' 'ipc://$sock'"
+}
+
+stop_relay() {
+	local i
+	[ -n "$RELAY_PID" ] || return 0
+	kill -TERM "$RELAY_PID" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID=
+}
+
+# ------------------------------------------------------------------ runs
+
+declare -A R	# R[relay,N,key] = value from rtpload's RESULT line
+
+# one run: relay (direct|rtpengine|mediad) and N; fills R
+run() {
+	local relay=$1 n=$2 tag=$1-$2 args res k v quiet=1 rc
+	wait_quiet || quiet=0
+	case $relay in
+	direct) RELAY_PID= ; args=(-d) ;;
+	*) start_$relay "$tag"; args=(-s "$SETUP" -p "$RELAY_PID") ;;
+	esac
+	if [ "$PERF" = 1 ] && [ "$relay" = mediad ] && command -v perf >/dev/null; then
+		( sleep "$WARMUP"; exec perf record -q -g -p "$RELAY_PID" -o "$OUT/$tag.perf.data" \
+		    -- sleep "$WINDOW" ) > /dev/null 2>&1 &
+		PERF_PID=$!
+	fi
+	taskset -c "$LOAD_CPU" "$RTPLOAD" -n "$n" -b "$LOAD_PORT" -w "$WARMUP" -t "$WINDOW" \
+	    "${args[@]}" > "$OUT/$tag.result" 2> "$OUT/$tag.rtpload.log"
+	rc=$?
+	[ -n "$PERF_PID" ] && { wait "$PERF_PID" 2>/dev/null; PERF_PID=; }
+	if [ -n "$RELAY_PID" ] && ! kill -0 "$RELAY_PID" 2>/dev/null; then
+		say "  $relay died during the run; its log: $OUT/$tag.relay.log"
+		R[$relay,$n,died]=1
+	fi
+	stop_relay
+	res=$(grep '^RESULT ' "$OUT/$tag.result")
+	if [ $rc != 0 ] || [ -z "$res" ]; then
+		say "  $relay $n calls: rtpload failed (rc $rc): $(tail -3 "$OUT/$tag.rtpload.log")"
+		R[$relay,$n,failed]=1
+		return
+	fi
+	for kv in ${res#RESULT }; do
+		k=${kv%%=*} v=${kv#*=}
+		R[$relay,$n,$k]=$v
+	done
+	R[$relay,$n,quiet]=$quiet
+	R[$relay,$n,other]=$QUIET
+	printf '  %-9s %5d calls: relay CPU %5s %% (%6s us/pkt), loss %s %%, latency p50 %s p99 %s us, rtpload working %s %%, late p99 %s us%s\n' \
+	    "$relay" "$n" "${R[$relay,$n,relay_cpu_pct]}" "${R[$relay,$n,relay_us_per_pkt]}" \
+	    "${R[$relay,$n,loss_pct]}" "${R[$relay,$n,lat_p50_us]}" "${R[$relay,$n,lat_p99_us]}" \
+	    "${R[$relay,$n,tool_work_pct]}" "${R[$relay,$n,late_p99_us]}" \
+	    "$([ $quiet = 1 ] || echo " (busy machine: $QUIET %)")" | tee -a "$OUT/runs.txt" >&2
+	sleep 1
+}
+
+# ------------------------------------------------------------------ report
+
+has() { [ -n "${R[$1,$2,received]+x}" ]; }
+val() { echo "${R[$1,$2,$3]:-}"; }
+
+# added latency: through the relay minus direct, same N
+added() {	# relay n p50|p99
+	awk -v a="$(val "$1" "$2" lat_$3_us)" -v b="$(val direct "$2" lat_$3_us)" \
+	    'BEGIN { if (a == "" || b == "") print "-"; else printf "%.0f", a - b }'
+}
+
+us_fmt() {	# µs -> "850 µs" or "12.3 ms"
+	awk -v u="$1" 'BEGIN { if (u == "" || u == "-") print "-"; else if (u + 0 >= 10000) printf "%.1f ms", u / 1000; else printf "%.0f µs", u }'
+}
+
+table() {
+	local n relay rate note cpuo
+	echo "| calls | relay | packets/s through the relay | relay CPU, % of one core | CPU µs per relayed packet | loss % | latency p50 / p99 | added latency p50 / p99 | rtpload: sent / target, work, send lateness p99 | other programs' CPU |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for n in $CALLS; do
+		for relay in direct $RELAYS; do
+			if ! has "$relay" "$n"; then
+				echo "| $n | $relay | - | - | - | - | - | - | $( [ -n "$(val "$relay" "$n" failed)" ] && echo "run failed" || echo "not run") | - |"
+				continue
+			fi
+			rate=$(val "$relay" "$n" recv_pps)
+			note=
+			[ "$(val "$relay" "$n" quiet)" = 1 ] || note=" (busy)"
+			[ -n "$(val "$relay" "$n" died)" ] && note="$note (relay died)"
+			# the relay's core: what else ran there (busy - relay)
+			cpuo=$(awk -v b="$(val "$relay" "$n" cpu${RELAY_CPU}_busy_pct)" -v r="$(val "$relay" "$n" relay_cpu_pct)" \
+			    'BEGIN { o = b - r; if (o < 0) o = 0; printf "%.0f", o }')
+			if [ "$relay" = direct ]; then
+				echo "| $n | direct (baseline) | $rate | - | - | $(val "$relay" "$n" loss_pct) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | - | $(val "$relay" "$n" sent_pps) / $(val "$relay" "$n" target_pps), $(val "$relay" "$n" tool_work_pct) %, $(us_fmt "$(val "$relay" "$n" late_p99_us)") | $(val "$relay" "$n" other) % before, $cpuo % on the relay's CPU$note |"
+			else
+				echo "| $n | $relay | $rate | $(val "$relay" "$n" relay_cpu_pct) | $(val "$relay" "$n" relay_us_per_pkt) | $(val "$relay" "$n" loss_pct) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | $(us_fmt "$(added "$relay" "$n" p50)") / $(us_fmt "$(added "$relay" "$n" p99)") | $(val "$relay" "$n" sent_pps) / $(val "$relay" "$n" target_pps), $(val "$relay" "$n" tool_work_pct) %, $(us_fmt "$(val "$relay" "$n" late_p99_us)") | $(val "$relay" "$n" other) % before, $cpuo % on the relay's CPU$note |"
+			fi
+		done
+	done
+}
+
+# the issue's bar for mediad, and the CPU per packet against rtpengine
+verdict() {
+	local n r m
+	for n in $CALLS; do
+		has mediad "$n" || continue
+		r=; has rtpengine "$n" && r=$(val rtpengine "$n" relay_us_per_pkt)
+		awk -v n="$n" -v mu="$(val mediad "$n" relay_us_per_pkt)" -v ru="$r" \
+		    -v mc="$(val mediad "$n" relay_cpu_pct)" -v rc="$(val rtpengine "$n" relay_cpu_pct)" \
+		    -v ml="$(val mediad "$n" loss_pct)" -v rl="$(val rtpengine "$n" loss_pct)" \
+		    -v ma="$(added mediad "$n" p99)" -v ra="$(added rtpengine "$n" p99)" 'BEGIN {
+			printf "- %d calls: mediad %.1f %% of a core, %.2f µs per packet, loss %s %%, added p99 %s µs", n, mc, mu, ml, ma;
+			if (ru != "") {
+				printf "; rtpengine %.1f %%, %.2f µs per packet, loss %s %%, added p99 %s µs", rc, ru, rl, ra;
+				if (ru + 0 > 0) printf "; mediad/rtpengine CPU per packet %.2f×", mu / ru;
+				if (rc + 0 >= 95 || rl + 0 > 0) printf " (rtpengine saturated: its per-packet figure is not comparable)";
+			}
+			if (n == 2000) printf ". Target (0 loss, added p99 < 2 ms, one core): %s",
+			    (ml + 0 == 0 && ma != "-" && ma + 0 < 2000 && mc + 0 < 100) ? "met" : "NOT met";
+			print "." }'
+	done
+}
+
+write_doc() {	# table file
+	local doc=$TOP/docs/benchmarks.md sec=$OUT/section.md
+	{
+		echo "## mediad vs rtpengine (RTP relay)"
+		echo
+		echo "Measured by \`tests/bench/media.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), one run, the relays one"
+		echo "after the other on the same machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
+		echo "$(uname -sr); rtpengine $("$RTPENGINE" --version 2>&1 | sed -n 's/^Version: *//p' | head -1) (Debian rtpengine-daemon, userspace: \`--table=-1\`,"
+		echo "\`--num-threads=1\`); $("$MEDIAD" -V 2>/dev/null | head -1) (commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD -- mediad common proto 2>/dev/null || echo ' + local changes'),"
+		echo "built in \`$BUILD\`).  Everything on 127.0.0.1; the relay pinned to CPU $RELAY_CPU, the load tool to CPU $LOAD_CPU."
+		echo
+		echo "- *Load*: \`tests/bench/rtpload\` (C, one thread) plays N calls, each two endpoints (a caller"
+		echo "  and a callee socket) sending G.711 A-law RTP, 172 bytes (12 header + 160 payload), every"
+		echo "  20 ms: 100 packets/s per call.  The send times of all endpoints are spread evenly over the"
+		echo "  20 ms.  Calls are set up before the load starts: on rtpengine with an ng \`offer\` and"
+		echo "  \`answer\` per call (\`ngsetup.py\`), on mediad with a \`SESSION_UPDATE\` per leg"
+		echo "  (\`mediasetup\`, as sipd does).  Every run starts a fresh relay: ${WARMUP} s of warm-up, then"
+		echo "  ${WINDOW} s measured."
+		echo "- *Relay CPU*: utime+stime of the relay process (all threads, \`/proc/PID/stat\`) over the"
+		echo "  measured window, in % of one core, and divided by the packets that came out of the relay"
+		echo "  in the window (one relayed packet = one received and one sent).  On loopback a send also"
+		echo "  delivers the packet into the receiving socket, so this includes the kernel's receive path"
+		echo "  for the packets the relay sends, for both relays alike."
+		echo "- *Loss*: per stream, packets sent in the window minus the distinct ones (by RTP sequence"
+		echo "  number) that came back, over all streams."
+		echo "- *Latency*: the receiving socket's kernel timestamp (\`SO_TIMESTAMPNS\`) minus the send time"
+		echo "  written in the payload (one clock, one machine), so the load tool's own delay in reading"
+		echo "  its sockets is not counted.  *Added latency* is the through-relay percentile minus the same"
+		echo "  percentile of the *direct* run at the same N (each endpoint sending straight to the other"
+		echo "  end of its call, no relay), measured in the same run."
+		echo "- *rtpload* busy-polls its sockets on its own CPU (in this VM every sleep/wake-up costs"
+		echo "  15–30 µs of CPU, which would make it the bottleneck): *work* is the share of its loop turns"
+		echo "  that found something to send or receive (near 100 %: rtpload is saturated and the offered"
+		echo "  load is short of the target; *sent / target* says by how much), *send lateness* how late"
+		echo "  packets left against their schedule."
+		echo "- *other programs' CPU*: what the rest of the machine used in the second before the run"
+		echo "  (the bench waits up to ${QUIET_WAIT} s for it to fall under 10 %), and the relay's CPU busy time"
+		echo "  not spent in the relay during the window (other programs, interrupts)."
+		echo
+		cat "$1"
+		echo
+		verdict
+		echo
+	} > "$sec"
+	if [ -f "$doc" ]; then
+		awk -v sec="$sec" '
+		    /^## mediad vs rtpengine \(RTP relay\)[ \t]*$/ { while ((getline l < sec) > 0) print l; skip = 1; done = 1; next }
+		    skip && /^## / { skip = 0 }
+		    !skip { print }
+		    END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }' "$doc" > "$doc.new" &&
+		    mv "$doc.new" "$doc"
+	else
+		{ echo "# Benchmarks"; echo; cat "$sec"; } > "$doc"
+	fi
+	say "wrote $doc"
+}
+
+# ------------------------------------------------------------------ main
+
+say "parley media bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"
+for n in $CALLS; do
+	say "== $n calls"
+	run direct "$n"
+	for relay in $RELAYS; do
+		run "$relay" "$n"
+	done
+done
+
+table > "$OUT/table.md"
+echo
+cat "$OUT/table.md"
+echo
+verdict
+echo
+say "every run: $OUT/runs.txt; run took $(( $(date +%s) - TSTART )) s"
+[ "$NO_DOC" = 1 ] || write_doc "$OUT/table.md"

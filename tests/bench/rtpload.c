@@ -43,6 +43,7 @@
  * run it pinned to its own CPU (taskset).  No allocation per packet.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -74,6 +75,8 @@
 #define RECV_BATCH	4		/* datagrams per recvmmsg on one socket */
 #define SEND_CHECK	32		/* received sockets between send checks */
 #define SEND_BURST	256		/* most sends in one go */
+#define RAW_BATCH	8		/* -R: frames per sendmmsg */
+#define FRAME_HDR	(20 + 8)	/* -R: IPv4, UDP */
 #define MAX_CPUS	64
 
 /* latency histograms: 100 ns bins below 1 ms, 10 us bins below 1 s */
@@ -93,6 +96,7 @@ struct ep {
 	uint16_t	 dport;		/* where we send (127.0.0.1) */
 	uint32_t	 peer;		/* index of the other end of the call */
 	struct sockaddr_in dst;
+	uint8_t		 hdr[FRAME_HDR];	/* -R: its frames' headers */
 	/* what we send */
 	uint32_t	 ssrc;
 	uint32_t	 ts;
@@ -113,6 +117,8 @@ struct ep {
 struct cpu_snap {
 	uint64_t	 t;		/* CLOCK_MONOTONIC ns */
 	uint64_t	 relay;		/* ticks */
+	uint64_t	 softirqd;	/* ticks of ksoftirqd on the relay's CPU */
+	uint64_t	 backlog_drops;	/* /proc/net/softnet_stat, all CPUs */
 	uint64_t	 self;		/* ns */
 	int		 ncpu;
 	uint64_t	 busy[MAX_CPUS];	/* ticks */
@@ -264,6 +270,35 @@ self_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* the pid of ksoftirqd/cpu, or 0 */
+static pid_t
+softirqd_pid(int cpu)
+{
+	char path[300], want[32], comm[64];
+	struct dirent *d;
+	pid_t pid = 0;
+	DIR *dir;
+	FILE *f;
+
+	if (cpu < 0 || (dir = opendir("/proc")) == NULL)
+		return 0;
+	snprintf(want, sizeof(want), "ksoftirqd/%d\n", cpu);
+	while (pid == 0 && (d = readdir(dir)) != NULL) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL && strcmp(comm, want) == 0)
+			pid = (pid_t)atoi(d->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	return pid;
+}
+
+static pid_t	 softirqd;	/* ksoftirqd of the relay's CPU (-c) */
+
 static void
 cpu_read(struct cpu_snap *s, pid_t relay)
 {
@@ -275,7 +310,16 @@ cpu_read(struct cpu_snap *s, pid_t relay)
 	memset(s, 0, sizeof(*s));
 	s->t = mono_ns();
 	s->relay = proc_ticks(relay);
+	s->softirqd = proc_ticks(softirqd);
 	s->self = self_cpu_ns();
+	if ((f = fopen("/proc/net/softnet_stat", "r")) != NULL) {
+		unsigned int processed, dropped;
+
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "%x %x", &processed, &dropped) == 2)
+				s->backlog_drops += dropped;
+		fclose(f);
+	}
 	if ((f = fopen("/proc/stat", "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -436,43 +480,161 @@ setup_run(const char *cmd)
 
 /* ------------------------------------------------------------ packets */
 
+/*
+ * Sending.  By default each endpoint sends with sendto(2) on its own
+ * socket.  With -R all endpoints send through one raw IPv4 socket
+ * (IPPROTO_RAW, so it receives nothing), RAW_BATCH packets per
+ * sendmmsg(2), each a complete IPv4/UDP datagram from the endpoint's
+ * address and port: the relay sees exactly what sendto would have sent
+ * (and its answers still reach the endpoint's socket), while rtpload skips
+ * the UDP socket layer and most syscalls.  (An AF_PACKET socket on lo
+ * would be cheaper still, but its packets have no route attached, and the
+ * kernel drops 127.0.0.1 arriving that way as martian.)  The send time is
+ * stamped when a packet is filled, at most RAW_BATCH packets before the
+ * batch leaves.
+ */
 static uint8_t	 txbuf[PKT_LEN];
+static int	 raw_fd = -1;
+static struct sockaddr_in raw_sa;
+static uint8_t	 frames[RAW_BATCH][FRAME_HDR + PKT_LEN];
+static struct mmsghdr fmsg[RAW_BATCH];
+static struct iovec fiov[RAW_BATCH];
+static struct {
+	struct ep	*e;
+	uint64_t	 when, now;
+} fpend[RAW_BATCH];
+static int	 nframes;
 
 static void
-ep_send(struct ep *e, uint32_t idx, uint64_t when)
+raw_open(void)
 {
-	uint64_t now;
-	ssize_t n;
+	int i;
 
-	txbuf[0] = 0x80;
-	txbuf[1] = (uint8_t)(PT_PCMA | (e->tx == 0 ? 0x80 : 0));	/* marker on the first */
-	txbuf[2] = (uint8_t)(e->seq >> 8);
-	txbuf[3] = (uint8_t)e->seq;
-	txbuf[4] = (uint8_t)(e->ts >> 24);
-	txbuf[5] = (uint8_t)(e->ts >> 16);
-	txbuf[6] = (uint8_t)(e->ts >> 8);
-	txbuf[7] = (uint8_t)e->ts;
-	txbuf[8] = (uint8_t)(e->ssrc >> 24);
-	txbuf[9] = (uint8_t)(e->ssrc >> 16);
-	txbuf[10] = (uint8_t)(e->ssrc >> 8);
-	txbuf[11] = (uint8_t)e->ssrc;
-	memcpy(txbuf + RTP_HDR + 4, &run_id, 4);
-	memcpy(txbuf + RTP_HDR + 8, &idx, 4);
-	now = mono_ns();
-	memcpy(txbuf + RTP_HDR + 12, &now, 8);
-	n = sendto(e->fd, txbuf, PKT_LEN, 0, (struct sockaddr *)&e->dst,
-	    sizeof(e->dst));
-	if (n != PKT_LEN) {
+	if ((raw_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) < 0)
+		die("raw socket (-R needs CAP_NET_RAW): %s", strerror(errno));
+	memset(&raw_sa, 0, sizeof(raw_sa));
+	raw_sa.sin_family = AF_INET;
+	raw_sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < RAW_BATCH; i++) {
+		memset(frames[i] + FRAME_HDR, 0xd5, PKT_LEN);
+		fiov[i].iov_base = frames[i];
+		fiov[i].iov_len = sizeof(frames[i]);
+		fmsg[i].msg_hdr.msg_iov = &fiov[i];
+		fmsg[i].msg_hdr.msg_iovlen = 1;
+		fmsg[i].msg_hdr.msg_name = &raw_sa;
+		fmsg[i].msg_hdr.msg_namelen = sizeof(raw_sa);
+	}
+}
+
+/* the IPv4 and UDP headers of e's packets */
+static void
+raw_header(struct ep *e)
+{
+	uint8_t *h = e->hdr;
+	uint32_t sum = 0;
+	int i;
+
+	memset(h, 0, FRAME_HDR);
+	h[0] = 0x45;				/* IPv4, 20-byte header */
+	h[2] = (20 + 8 + PKT_LEN) >> 8;
+	h[3] = (20 + 8 + PKT_LEN) & 0xff;
+	h[6] = 0x40;				/* DF, id 0 */
+	h[8] = 64;				/* TTL */
+	h[9] = IPPROTO_UDP;
+	h[12] = 127; h[15] = 1;			/* 127.0.0.1 -> 127.0.0.1 */
+	h[16] = 127; h[19] = 1;
+	for (i = 0; i < 20; i += 2)
+		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	h[10] = (uint8_t)(~sum >> 8);
+	h[11] = (uint8_t)~sum;
+	h += 20;
+	h[0] = (uint8_t)(e->port >> 8);
+	h[1] = (uint8_t)e->port;
+	h[2] = (uint8_t)(e->dport >> 8);
+	h[3] = (uint8_t)e->dport;
+	h[4] = (8 + PKT_LEN) >> 8;
+	h[5] = (8 + PKT_LEN) & 0xff;		/* checksum 0: none (IPv4) */
+}
+
+/* the RTP packet of e at p, stamped now */
+static void
+rtp_fill(uint8_t *p, const struct ep *e, uint32_t idx, uint64_t now)
+{
+	p[0] = 0x80;
+	p[1] = (uint8_t)(PT_PCMA | (e->tx == 0 ? 0x80 : 0));	/* marker on the first */
+	p[2] = (uint8_t)(e->seq >> 8);
+	p[3] = (uint8_t)e->seq;
+	p[4] = (uint8_t)(e->ts >> 24);
+	p[5] = (uint8_t)(e->ts >> 16);
+	p[6] = (uint8_t)(e->ts >> 8);
+	p[7] = (uint8_t)e->ts;
+	p[8] = (uint8_t)(e->ssrc >> 24);
+	p[9] = (uint8_t)(e->ssrc >> 16);
+	p[10] = (uint8_t)(e->ssrc >> 8);
+	p[11] = (uint8_t)e->ssrc;
+	memcpy(p + RTP_HDR, &(uint32_t){ MAGIC }, 4);
+	memcpy(p + RTP_HDR + 4, &run_id, 4);
+	memcpy(p + RTP_HDR + 8, &idx, 4);
+	memcpy(p + RTP_HDR + 12, &now, 8);
+}
+
+/* a packet of e stamped now left (ok) or did not */
+static void
+ep_sent(struct ep *e, uint64_t when, uint64_t now, int ok)
+{
+	if (!ok) {
 		n_send_err++;
 		return;
 	}
-	e->seq++;
-	e->ts += 160;
 	e->tx++;
 	if (now >= w0 && now < w1) {
 		e->tx_win++;
 		hist_add(&h_late, now > when ? now - when : 0);
 	}
+}
+
+static void
+raw_flush(void)
+{
+	int r, i;
+
+	if (nframes == 0)
+		return;
+	r = sendmmsg(raw_fd, fmsg, (unsigned)nframes, 0);
+	for (i = 0; i < nframes; i++)
+		ep_sent(fpend[i].e, fpend[i].when, fpend[i].now, i < r);
+	nframes = 0;
+}
+
+static void
+ep_send(struct ep *e, uint32_t idx, uint64_t when)
+{
+	uint64_t now;
+	uint8_t *p;
+	ssize_t n;
+
+	if (raw_fd >= 0) {
+		p = frames[nframes];
+		memcpy(p, e->hdr, FRAME_HDR);
+		now = mono_ns();
+		rtp_fill(p + FRAME_HDR, e, idx, now);
+		fpend[nframes].e = e;
+		fpend[nframes].when = when;
+		fpend[nframes].now = now;
+		if (++nframes == RAW_BATCH)
+			raw_flush();
+	} else {
+		now = mono_ns();
+		rtp_fill(txbuf, e, idx, now);
+		n = sendto(e->fd, txbuf, PKT_LEN, 0, (struct sockaddr *)&e->dst,
+		    sizeof(e->dst));
+		ep_sent(e, when, now, n == PKT_LEN);
+	}
+	/* a packet that did not leave still takes its sequence number: a gap */
+	e->seq++;
+	e->ts += 160;
 }
 
 /* one datagram that arrived on endpoint e at kernel time rx (mono ns) */
@@ -609,7 +771,39 @@ send_due(uint64_t now)
 		if (++k % 64 == 0)
 			now = mono_ns();
 	}
+	if (raw_fd >= 0)
+		raw_flush();
 	return k;
+}
+
+/*
+ * -G: spins for secs reading the clock; a gap of more than 10 us between
+ * two readings is time this CPU spent elsewhere (another program, an
+ * interrupt, the hypervisor).  Tells how quiet the relay's CPU is.
+ */
+static int
+noise_probe(double secs)
+{
+	uint64_t start = mono_ns(), prev = start, now, d, lost = 0, max = 0;
+	uint64_t g100 = 0, g1ms = 0, end = start + (uint64_t)(secs * 1e9);
+
+	while ((now = mono_ns()) < end) {
+		d = now - prev;
+		prev = now;
+		if (d > 10000)
+			lost += d;
+		if (d > 100000)
+			g100++;
+		if (d > 1000000)
+			g1ms++;
+		if (d > max)
+			max = d;
+	}
+	printf("RESULT mode=probe secs=%.1f taken_pct=%.2f gaps_100us_per_s=%.1f "
+	    "gaps_1ms_per_s=%.1f max_gap_us=%.0f\n", secs,
+	    100.0 * (double)lost / (double)(now - start), (double)g100 / secs,
+	    (double)g1ms / secs, (double)max / 1e3);
+	return 0;
 }
 
 /* ------------------------------------------------------------ main */
@@ -625,14 +819,21 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: rtpload -n CALLS (-d | -s 'SETUP COMMAND') [-p RELAY_PID]\n"
-	    "               [-b FIRST_PORT] [-w WARMUP_S] [-t WINDOW_S] [-S [-g TICK_US]]\n"
+	    "usage: rtpload -n CALLS (-d | -s 'SETUP COMMAND') [-p RELAY_PID [-c CPU]]\n"
+	    "               [-b FIRST_PORT] [-w WARMUP_S] [-t WINDOW_S] [-R] [-S [-g TICK_US]]\n"
+	    "       rtpload -G SECONDS\n"
 	    "  -d  baseline: the two endpoints of a call send to each other\n"
 	    "  -s  setup command (sh -c): reads 'CALL CALLER_PORT CALLEE_PORT' lines,\n"
 	    "      prints 'CALL PORT_A PORT_B' lines (relay ports on 127.0.0.1)\n"
 	    "  -p  the relay's pid, for its CPU over the window\n"
+	    "  -c  the relay's CPU: also count the CPU of its ksoftirqd (on loopback the\n"
+	    "      delivery of what the relay sends is softirq work on its CPU)\n"
+	    "  -G S  no calls: spin S seconds and report the time this CPU was taken\n"
+	    "      away (other programs, interrupts, the hypervisor), then exit\n"
 	    "  -b  first local port (default 10000; even ports, two per call)\n"
 	    "  -w  warm-up seconds (default 5), -t measured seconds (default 20)\n"
+	    "  -R  send through one raw IPv4 socket (needs CAP_NET_RAW), from\n"
+	    "      each endpoint's address and port: cheaper for rtpload, the same for the relay\n"
 	    "  -S  sleep in epoll between sends instead of busy polling (a wake-up\n"
 	    "      costs 15-30 us of CPU in a VM); -g: wake only on TICK_US boundaries\n");
 	exit(2);
@@ -643,7 +844,7 @@ main(int argc, char **argv)
 {
 	const char *setup = NULL;
 	int direct = 0, ch, epfd, n, k, c;
-	double warmup = 5, window = 20;
+	double warmup = 5, window = 20, probe = 0;
 	unsigned long first_port = 10000;
 	uint16_t next_port;
 	pid_t relay = 0;
@@ -652,27 +853,32 @@ main(int argc, char **argv)
 	struct timespec to;
 	uint64_t now, stop_at, hz, last = 0, idle_ns = 0, tick_ns = 0;
 	uint32_t i;
-	int sending = 1, have_s0 = 0, have_s1 = 0, busy = 1, idle_iter = 0;
+	int sending = 1, have_s0 = 0, have_s1 = 0, busy = 1, idle_iter = 0, raw = 0;
 	uint8_t *ours, *relayports;
 	uint64_t d0o, d0r, d0x, d1o, d1r, d1x;
 	uint64_t exp = 0, rcv = 0, dup = 0, reord = 0, old = 0, lost, maxlost = 0, tx = 0;
 	uint64_t lossy = 0, dead = 0;
-	double wall, relay_pct, relay_us, self_pct, loss_pct, work_pct;
+	double wall, relay_pct, relay_us, self_pct, loss_pct, work_pct, sirq_pct;
 
-	while ((ch = getopt(argc, argv, "n:ds:p:b:w:t:g:S")) != -1) {
+	while ((ch = getopt(argc, argv, "n:ds:p:b:w:t:g:SRc:G:")) != -1) {
 		switch (ch) {
 		case 'n': ncalls = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'd': direct = 1; break;
 		case 's': setup = optarg; break;
 		case 'p': relay = (pid_t)strtol(optarg, NULL, 10); break;
+		case 'c': softirqd = softirqd_pid(atoi(optarg)); break;
+		case 'G': probe = strtod(optarg, NULL); break;
 		case 'b': first_port = strtoul(optarg, NULL, 10); break;
 		case 'w': warmup = strtod(optarg, NULL); break;
 		case 't': window = strtod(optarg, NULL); break;
 		case 'g': tick_ns = strtoull(optarg, NULL, 10) * 1000; break;
 		case 'S': busy = 0; break;
+		case 'R': raw = 1; break;
 		default: usage();
 		}
 	}
+	if (probe > 0)
+		return noise_probe(probe);
 	if (ncalls == 0 || ncalls > MAX_EPS / 2 || direct == (setup != NULL) ||
 	    first_port < 1024 || first_port > 65000 || warmup < 0 || window <= 0)
 		usage();
@@ -697,7 +903,8 @@ main(int argc, char **argv)
 	srandom((unsigned)(mono_ns() ^ (uint64_t)getpid()));
 	run_id = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	memset(txbuf, 0xd5, sizeof(txbuf));	/* A-law silence */
-	memcpy(txbuf + RTP_HDR, &(uint32_t){ MAGIC }, 4);
+	if (raw)
+		raw_open();
 
 	next_port = (uint16_t)first_port;
 	for (i = 0; i < neps; i++) {
@@ -717,6 +924,9 @@ main(int argc, char **argv)
 			relayports[eps[i].dport >> 3] |= (uint8_t)(1u << (eps[i].dport & 7));
 	}
 
+	if (raw)
+		for (i = 0; i < neps; i++)
+			raw_header(&eps[i]);
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die("epoll_create1: %s", strerror(errno));
 	for (i = 0; i < neps; i++) {
@@ -818,6 +1028,7 @@ main(int argc, char **argv)
 	/* CPU per second over the window / packets per second out of the relay */
 	relay_us = rcv ? relay_pct / 100.0 * 1e6 / ((double)rcv / window) : 0;
 	self_pct = 100.0 * (double)(s1.self - s0.self) / 1e9 / wall;
+	sirq_pct = softirqd ? 100.0 * (double)(s1.softirqd - s0.softirqd) / (double)hz / wall : 0;
 	/* busy polling: the time spent in loop turns that found work */
 	work_pct = busy ? 100.0 * (1.0 - (double)idle_ns / 1e9 / window) : self_pct;
 	loss_pct = exp ? 100.0 * (double)(exp - (rcv < exp ? rcv : exp)) / (double)exp : 0;
@@ -830,8 +1041,9 @@ main(int argc, char **argv)
 	    ", wrong source %" PRIu64 ", send errors %" PRIu64 "\n"
 	    "  latency us: p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n"
 	    "  rtpload: send lateness p99 %.1f max %.1f us, read lag p99 %.1f us, CPU %.1f %%, working %.1f %%\n"
-	    "  relay CPU %.1f %% of a core, %.2f us per relayed packet\n"
-	    "  UDP receive-buffer drops: rtpload %" PRIu64 ", relay %" PRIu64 ", other %" PRIu64 "\n",
+	    "  relay CPU %.1f %% of a core, %.2f us per relayed packet; its CPU's ksoftirqd %.1f %%\n"
+	    "  UDP receive-buffer drops: rtpload %" PRIu64 ", relay %" PRIu64 ", other %" PRIu64
+	    "; backlog drops %" PRIu64 "\n",
 	    direct ? "direct (baseline)" : "through the relay", ncalls, neps, wall,
 	    exp, (double)exp / window, (double)neps * 1e9 / PERIOD_NS, rcv,
 	    exp > rcv ? exp - rcv : 0, loss_pct, lossy, maxlost, dead,
@@ -839,7 +1051,8 @@ main(int argc, char **argv)
 	    hist_q(&h_lat, .5), hist_q(&h_lat, .9), hist_q(&h_lat, .99), hist_q(&h_lat, .999),
 	    (double)h_lat.max / 1e3,
 	    hist_q(&h_late, .99), (double)h_late.max / 1e3, hist_q(&h_lag, .99), self_pct,
-	    work_pct, relay_pct, relay_us, d1o - d0o, d1r - d0r, d1x - d0x);
+	    work_pct, relay_pct, relay_us, sirq_pct, d1o - d0o, d1r - d0r, d1x - d0x,
+	    s1.backlog_drops - s0.backlog_drops);
 
 	printf("RESULT mode=%s calls=%u window_s=%.2f target_pps=%.0f sent_pps=%.0f recv_pps=%.0f "
 	    "expected=%" PRIu64 " received=%" PRIu64 " lost=%" PRIu64 " loss_pct=%.4f "
@@ -849,16 +1062,17 @@ main(int argc, char **argv)
 	    " send_err=%" PRIu64 " recv_err=%" PRIu64 " "
 	    "lat_p50_us=%.1f lat_p90_us=%.1f lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f "
 	    "late_p99_us=%.1f late_max_us=%.1f lag_p99_us=%.1f tool_cpu_pct=%.1f tool_work_pct=%.1f "
-	    "relay_cpu_pct=%.1f relay_us_per_pkt=%.3f "
-	    "drops_tool=%" PRIu64 " drops_relay=%" PRIu64 " drops_other=%" PRIu64,
+	    "relay_cpu_pct=%.1f relay_us_per_pkt=%.3f softirqd_pct=%.1f "
+	    "drops_tool=%" PRIu64 " drops_relay=%" PRIu64 " drops_other=%" PRIu64
+	    " backlog_drops=%" PRIu64,
 	    direct ? "direct" : "relay", ncalls, wall, (double)neps * 1e9 / PERIOD_NS,
 	    (double)exp / window, (double)rcv / window, exp, rcv, exp > rcv ? exp - rcv : 0, loss_pct,
 	    lossy, maxlost, dead, dup, reord, old, n_foreign, n_wrongsrc, n_short, n_nostamp,
 	    n_send_err, n_recv_err,
 	    hist_q(&h_lat, .5), hist_q(&h_lat, .9), hist_q(&h_lat, .99), hist_q(&h_lat, .999),
 	    (double)h_lat.max / 1e3, hist_q(&h_late, .99), (double)h_late.max / 1e3,
-	    hist_q(&h_lag, .99), self_pct, work_pct, relay_pct, relay_us,
-	    d1o - d0o, d1r - d0r, d1x - d0x);
+	    hist_q(&h_lag, .99), self_pct, work_pct, relay_pct, relay_us, sirq_pct,
+	    d1o - d0o, d1r - d0r, d1x - d0x, s1.backlog_drops - s0.backlog_drops);
 	for (c = 0; c < s1.ncpu; c++) {
 		uint64_t tot = s1.total[c] - s0.total[c];
 

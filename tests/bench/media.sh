@@ -241,10 +241,15 @@ run() {
 	# the relay's CPU: the process and its CPU's ksoftirqd; per packet out
 	R[$relay,$n,cpu]=$(awk -v a="${R[$relay,$n,relay_cpu_pct]}" -v b="${R[$relay,$n,softirqd_pct]}" 'BEGIN { printf "%.1f", a + b }')
 	R[$relay,$n,us]=$(awk -v c="${R[$relay,$n,cpu]}" -v p="${R[$relay,$n,recv_pps]}" 'BEGIN { if (p > 0) printf "%.2f", c / 100 * 1e6 / p; else print "-" }')
+	# loss the relay is to blame for: not what overflowed rtpload's own sockets
+	R[$relay,$n,rloss]=$(awk -v l="${R[$relay,$n,lost]}" -v d="${R[$relay,$n,drops_tool]}" -v e="${R[$relay,$n,expected]}" \
+	    'BEGIN { l -= d; if (l < 0) l = 0; if (e > 0) printf "%.4f", 100 * l / e; else print "-" }')
+	R[$relay,$n,lossnote]=
+	[ "${R[$relay,$n,drops_tool]}" != 0 ] && R[$relay,$n,lossnote]=" (+${R[$relay,$n,drops_tool]} dropped by rtpload's full sockets)"
 	R[$relay,$n,oncpu]=$(awk -v b="${R[$relay,$n,cpu${RELAY_CPU}_busy_pct]:-0}" -v c="${R[$relay,$n,cpu]}" 'BEGIN { o = b - c; if (o < 0) o = 0; printf "%.0f", o }')
 	printf '  %-9s %5d calls: relay CPU %5s %% (%s us/pkt), loss %s %%, latency p50 %s p99 %s us, rtpload sent %s/s of %s/s, working %s %%, late p99 %s us%s\n' \
 	    "$relay" "$n" "${R[$relay,$n,cpu]}" "${R[$relay,$n,us]}" \
-	    "${R[$relay,$n,loss_pct]}" "${R[$relay,$n,lat_p50_us]}" "${R[$relay,$n,lat_p99_us]}" \
+	    "${R[$relay,$n,rloss]}${R[$relay,$n,lossnote]}" "${R[$relay,$n,lat_p50_us]}" "${R[$relay,$n,lat_p99_us]}" \
 	    "${R[$relay,$n,sent_pps]}" "${R[$relay,$n,target_pps]}" \
 	    "${R[$relay,$n,tool_work_pct]}" "${R[$relay,$n,late_p99_us]}" \
 	    "$([ $quiet = 1 ] || echo " (busy machine: $QUIET %)")" | tee -a "$OUT/runs.txt" >&2
@@ -299,9 +304,9 @@ table() {
 			[ -n "$(val "$relay" "$n" died)" ] && note="$note (relay died)"
 			tool="$(val "$relay" "$n" sent_pps), $(val "$relay" "$n" tool_work_pct) %, $(us_fmt "$(val "$relay" "$n" late_p99_us)")"
 			if [ "$relay" = direct ]; then
-				echo "| $n | direct (baseline) | $(val "$relay" "$n" recv_pps) ($(val "$relay" "$n" target_pps)) | - | - | $(val "$relay" "$n" loss_pct) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | - | $tool | ${R[probe,$n,cpu$RELAY_CPU,taken_pct]:-?} %, ${R[probe,$n,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s (probe before the runs)$note |"
+				echo "| $n | direct (baseline) | $(val "$relay" "$n" recv_pps) ($(val "$relay" "$n" target_pps)) | - | - | $(val "$relay" "$n" rloss)$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | - | $tool | ${R[probe,$n,cpu$RELAY_CPU,taken_pct]:-?} %, ${R[probe,$n,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s (probe before the runs)$note |"
 			else
-				echo "| $n | $relay | $(val "$relay" "$n" recv_pps) ($(val "$relay" "$n" target_pps)) | $(val "$relay" "$n" cpu) ($(val "$relay" "$n" softirqd_pct)) | $(val "$relay" "$n" us) | $(val "$relay" "$n" loss_pct) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | $(us_fmt "$(added "$relay" "$n" p50)") / $(us_fmt "$(added "$relay" "$n" p99)") | $tool | $(val "$relay" "$n" oncpu) % during$note |"
+				echo "| $n | $relay | $(val "$relay" "$n" recv_pps) ($(val "$relay" "$n" target_pps)) | $(val "$relay" "$n" cpu) ($(val "$relay" "$n" softirqd_pct)) | $(val "$relay" "$n" us) | $(val "$relay" "$n" rloss)$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | $(us_fmt "$(added "$relay" "$n" p50)") / $(us_fmt "$(added "$relay" "$n" p99)") | $tool | $(val "$relay" "$n" oncpu) % during$note |"
 			fi
 		done
 	done
@@ -315,7 +320,7 @@ verdict() {
 		r=; has rtpengine "$n" && r=$(val rtpengine "$n" us)
 		awk -v n="$n" -v mu="$(val mediad "$n" us)" -v ru="$r" \
 		    -v mc="$(val mediad "$n" cpu)" -v rc="$(val rtpengine "$n" cpu)" \
-		    -v ml="$(val mediad "$n" loss_pct)" -v rl="$(val rtpengine "$n" loss_pct)" \
+		    -v ml="$(val mediad "$n" rloss)" -v rl="$(val rtpengine "$n" rloss)" \
 		    -v ma="$(added mediad "$n" p99)" -v ra="$(added rtpengine "$n" p99)" \
 		    -v ms="$(val mediad "$n" sent_pps)" -v rs="$(val rtpengine "$n" sent_pps)" \
 		    -v t="$(val mediad "$n" target_pps)" 'BEGIN {
@@ -346,32 +351,40 @@ write_doc() {	# table file
 		echo "built in \`$BUILD\`).  Everything on 127.0.0.1; the relay pinned to CPU $RELAY_CPU, the load tool to CPU $LOAD_CPU."
 		echo
 		echo "- *Load*: \`tests/bench/rtpload\` (C, one thread) plays N calls, each two endpoints (a caller"
-		echo "  and a callee socket) sending G.711 A-law RTP, 172 bytes (12 header + 160 payload), every"
-		echo "  20 ms: 100 packets/s per call.  The send times of all endpoints are spread evenly over the"
-		echo "  20 ms.  Calls are set up before the load starts: on rtpengine with an ng \`offer\` and"
-		echo "  \`answer\` per call (\`ngsetup.py\`), on mediad with a \`SESSION_UPDATE\` per leg"
-		echo "  (\`mediasetup\`, as sipd does).  Every run starts a fresh relay: ${WARMUP} s of warm-up, then"
-		echo "  ${WINDOW} s measured."
+		echo "  and a callee UDP socket on 127.0.0.1) sending G.711 A-law RTP, 172 bytes (12 header + 160"
+		echo "  payload), every 20 ms: 100 packets/s per call, the send times of all endpoints spread"
+		echo "  evenly over the 20 ms.  $([ "$RAW" = 1 ] && echo "It sends through one raw IPv4 socket, the very datagrams each endpoint's
+  socket would send (same source port, so the relays latch onto it), because \`sendto\` per
+  packet costs ~5 µs in this VM and made rtpload the bottleneck near 1,500 calls; replies
+  arrive on the endpoint sockets." || echo "Each endpoint sends with \`sendto\` on its own socket.")  Calls are set up before the load starts:"
+		echo "  on rtpengine with an ng \`offer\` and \`answer\` per call (\`ngsetup.py\`), on mediad with a"
+		echo "  \`SESSION_UPDATE\` per leg (\`mediasetup\`, as sipd does).  Every run starts a fresh relay:"
+		echo "  ${WARMUP} s of warm-up, then ${WINDOW} s measured.  Relay and rtpload run at nice $NICE."
 		echo "- *Relay CPU*: utime+stime of the relay process (all threads, \`/proc/PID/stat\`) over the"
-		echo "  measured window, in % of one core, and divided by the packets that came out of the relay"
+		echo "  measured window, plus the ksoftirqd thread of the relay's CPU (in brackets), in % of one"
+		echo "  core; per relayed packet: that CPU time divided by the packets that came out of the relay"
 		echo "  in the window (one relayed packet = one received and one sent).  On loopback a send also"
-		echo "  delivers the packet into the receiving socket, so this includes the kernel's receive path"
-		echo "  for the packets the relay sends, for both relays alike."
+		echo "  delivers the packet into the receiving socket (softirq work on the sender's CPU, in the"
+		echo "  sender's context or, when deferred, in ksoftirqd), so this includes the kernel's receive"
+		echo "  path for what the relay sends, for both relays alike."
 		echo "- *Loss*: per stream, packets sent in the window minus the distinct ones (by RTP sequence"
-		echo "  number) that came back, over all streams."
+		echo "  number) that came back, over all streams; rtpload keeps reading after the window until"
+		echo "  nothing more comes, and packets its own full sockets dropped (\`/proc/net/udp\`) are shown"
+		echo "  apart, not counted against the relay."
 		echo "- *Latency*: the receiving socket's kernel timestamp (\`SO_TIMESTAMPNS\`) minus the send time"
-		echo "  written in the payload (one clock, one machine), so the load tool's own delay in reading"
-		echo "  its sockets is not counted.  *Added latency* is the through-relay percentile minus the same"
+		echo "  written in the payload (one clock, one machine), so rtpload's own delay in reading its"
+		echo "  sockets is not counted.  *Added latency* is the through-relay percentile minus the same"
 		echo "  percentile of the *direct* run at the same N (each endpoint sending straight to the other"
 		echo "  end of its call, no relay), measured in the same run."
-		echo "- *rtpload* busy-polls its sockets on its own CPU (in this VM every sleep/wake-up costs"
-		echo "  15–30 µs of CPU, which would make it the bottleneck): *work* is the share of its loop turns"
-		echo "  that found something to send or receive (near 100 %: rtpload is saturated and the offered"
-		echo "  load is short of the target; *sent / target* says by how much), *send lateness* how late"
-		echo "  packets left against their schedule."
-		echo "- *other programs' CPU*: what the rest of the machine used in the second before the run"
-		echo "  (the bench waits up to ${QUIET_WAIT} s for it to fall under 10 %), and the relay's CPU busy time"
-		echo "  not spent in the relay during the window (other programs, interrupts)."
+		echo "- *rtpload* busy-polls its sockets on its own CPU (in this VM every sleep and wake-up costs"
+		echo "  15–30 µs of CPU): *work* is the share of its loop turns that found something to send or"
+		echo "  receive (100 %: rtpload is saturated, and *packets/s sent* says whether it still offered the"
+		echo "  full load), *send lateness* how late packets left against their schedule."
+		echo "- *Taken by others*: before each N, \`rtpload -G\` spins on the relay's CPU for 2 s and counts"
+		echo "  the time it lost (other programs, interrupts, the hypervisor) and the gaps over 1 ms;"
+		echo "  during a run, the relay CPU's busy time not spent in the relay or its ksoftirqd (other"
+		echo "  programs, and interrupts taken while idle: in this VM waking an idle CPU is costly)."
+		echo "  This machine is shared: gaps of several ms show up directly in p99."
 		echo
 		cat "$1"
 		echo

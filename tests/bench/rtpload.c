@@ -31,8 +31,8 @@
  * port the caller sends to and the one the callee sends to (on 127.0.0.1).
  * With -d (the baseline) caller and callee send to each other directly.
  *
- * Timeline: warm-up (-w s), measured window (-t s), drain (1 s, receive
- * only).  At the edges of the window rtpload reads the relay's utime+stime
+ * Timeline: warm-up (-w s), measured window (-t s), drain (receive only,
+ * at least 1 s and until nothing came for 200 ms, at most 30 s).  At the edges of the window rtpload reads the relay's utime+stime
  * (/proc/PID/stat, all its threads), its own, and every CPU's busy time
  * (/proc/stat).  UDP receive-buffer drops are read from /proc/net/udp for
  * rtpload's ports and the relay's ports before sending and at the end.
@@ -69,7 +69,9 @@
 #define RTP_HDR		12
 #define PT_PCMA		8
 #define MAGIC		0x524c4431u	/* "RLD1" */
-#define DRAIN_NS	1000000000ull	/* receive-only time after the window */
+#define DRAIN_NS	1000000000ull	/* receive-only time after the window, at least, */
+#define DRAIN_QUIET_NS	200000000ull	/* then until nothing came for this long, */
+#define DRAIN_MAX_NS	30000000000ull	/* at most */
 #define MAX_EPS		65536
 #define MAX_EVENTS	256
 #define RECV_BATCH	4		/* datagrams per recvmmsg on one socket */
@@ -851,7 +853,7 @@ main(int argc, char **argv)
 	struct epoll_event ev, evs[MAX_EVENTS];
 	struct cpu_snap s0, s1;
 	struct timespec to;
-	uint64_t now, stop_at, hz, last = 0, idle_ns = 0, tick_ns = 0;
+	uint64_t now, stop_at, hz, last = 0, idle_ns = 0, tick_ns = 0, last_rx = 0;
 	uint32_t i;
 	int sending = 1, have_s0 = 0, have_s1 = 0, busy = 1, idle_iter = 0, raw = 0;
 	uint8_t *ours, *relayports;
@@ -965,14 +967,20 @@ main(int argc, char **argv)
 			have_s1 = 1;
 			sending = 0;
 		}
-		if (stop || now >= stop_at)
+		/*
+		 * After the window: receive until nothing more comes, so that a
+		 * packet still queued in our sockets (rtpload behind on reading)
+		 * is not counted as lost.
+		 */
+		if (stop || (!sending && (now >= w1 + DRAIN_MAX_NS ||
+		    (now >= stop_at && now - last_rx >= DRAIN_QUIET_NS))))
 			break;
 		k = sending ? send_due(now) : 0;
 		if (busy) {
 			to.tv_sec = 0;
 			to.tv_nsec = 0;
 		} else {
-			uint64_t until = sending ? due : stop_at;
+			uint64_t until = sending ? due : now + DRAIN_QUIET_NS / 10;
 
 			if (tick_ns && sending)	/* wake on the next tick */
 				until = (until + tick_ns - 1) / tick_ns * tick_ns;
@@ -994,6 +1002,8 @@ main(int argc, char **argv)
 			die("epoll_pwait2: %s", strerror(errno));
 		}
 		idle_iter = busy && k == 0 && n == 0;
+		if (n > 0)
+			last_rx = now;
 		for (c = 0; c < n; c++) {
 			ep_recv(evs[c].data.u32);
 			/* a long batch of receptions must not delay the sends */

@@ -121,6 +121,8 @@ struct cpu_snap {
 	uint64_t	 relay;		/* ticks */
 	uint64_t	 softirqd;	/* ticks of ksoftirqd on the relay's CPU */
 	uint64_t	 backlog_drops;	/* /proc/net/softnet_stat, all CPUs */
+	uint64_t	 relay_run, relay_wait;	/* ns, all its threads: schedstat */
+	uint64_t	 self_wait;	/* ns rtpload was runnable but not running */
 	uint64_t	 self;		/* ns */
 	int		 ncpu;
 	uint64_t	 busy[MAX_CPUS];	/* ticks */
@@ -301,6 +303,38 @@ softirqd_pid(int cpu)
 
 static pid_t	 softirqd;	/* ksoftirqd of the relay's CPU (-c) */
 
+/*
+ * Time on the CPU and time runnable but waiting for it (another task had
+ * the CPU), summed over the threads of pid (/proc/PID/task/TID/schedstat).
+ */
+static void
+sched_times(pid_t pid, uint64_t *run, uint64_t *wait)
+{
+	char path[300];
+	unsigned long long r, w;
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	*run = *wait = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (pid <= 0 || (dir = opendir(path)) == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, d->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%llu %llu", &r, &w) == 2) {
+			*run += r;
+			*wait += w;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+}
+
 static void
 cpu_read(struct cpu_snap *s, pid_t relay)
 {
@@ -314,6 +348,12 @@ cpu_read(struct cpu_snap *s, pid_t relay)
 	s->relay = proc_ticks(relay);
 	s->softirqd = proc_ticks(softirqd);
 	s->self = self_cpu_ns();
+	sched_times(relay, &s->relay_run, &s->relay_wait);
+	{
+		uint64_t r;
+
+		sched_times(getpid(), &r, &s->self_wait);
+	}
 	if ((f = fopen("/proc/net/softnet_stat", "r")) != NULL) {
 		unsigned int processed, dropped;
 
@@ -861,6 +901,7 @@ main(int argc, char **argv)
 	uint64_t exp = 0, rcv = 0, dup = 0, reord = 0, old = 0, lost, maxlost = 0, tx = 0;
 	uint64_t lossy = 0, dead = 0;
 	double wall, relay_pct, relay_us, self_pct, loss_pct, work_pct, sirq_pct;
+	double rwait_pct, swait_pct;
 
 	while ((ch = getopt(argc, argv, "n:ds:p:b:w:t:g:SRc:G:")) != -1) {
 		switch (ch) {
@@ -1038,6 +1079,9 @@ main(int argc, char **argv)
 	/* CPU per second over the window / packets per second out of the relay */
 	relay_us = rcv ? relay_pct / 100.0 * 1e6 / ((double)rcv / window) : 0;
 	self_pct = 100.0 * (double)(s1.self - s0.self) / 1e9 / wall;
+	/* runnable but not running: the CPU was taken by someone else */
+	rwait_pct = 100.0 * (double)(s1.relay_wait - s0.relay_wait) / 1e9 / wall;
+	swait_pct = 100.0 * (double)(s1.self_wait - s0.self_wait) / 1e9 / wall;
 	sirq_pct = softirqd ? 100.0 * (double)(s1.softirqd - s0.softirqd) / (double)hz / wall : 0;
 	/* busy polling: the time spent in loop turns that found work */
 	work_pct = busy ? 100.0 * (1.0 - (double)idle_ns / 1e9 / window) : self_pct;
@@ -1052,6 +1096,7 @@ main(int argc, char **argv)
 	    "  latency us: p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n"
 	    "  rtpload: send lateness p99 %.1f max %.1f us, read lag p99 %.1f us, CPU %.1f %%, working %.1f %%\n"
 	    "  relay CPU %.1f %% of a core, %.2f us per relayed packet; its CPU's ksoftirqd %.1f %%\n"
+	    "  waiting for a CPU (runnable, another task on it): relay %.2f %%, rtpload %.2f %%\n"
 	    "  UDP receive-buffer drops: rtpload %" PRIu64 ", relay %" PRIu64 ", other %" PRIu64
 	    "; backlog drops %" PRIu64 "\n",
 	    direct ? "direct (baseline)" : "through the relay", ncalls, neps, wall,
@@ -1061,7 +1106,7 @@ main(int argc, char **argv)
 	    hist_q(&h_lat, .5), hist_q(&h_lat, .9), hist_q(&h_lat, .99), hist_q(&h_lat, .999),
 	    (double)h_lat.max / 1e3,
 	    hist_q(&h_late, .99), (double)h_late.max / 1e3, hist_q(&h_lag, .99), self_pct,
-	    work_pct, relay_pct, relay_us, sirq_pct, d1o - d0o, d1r - d0r, d1x - d0x,
+	    work_pct, relay_pct, relay_us, sirq_pct, rwait_pct, swait_pct, d1o - d0o, d1r - d0r, d1x - d0x,
 	    s1.backlog_drops - s0.backlog_drops);
 
 	printf("RESULT mode=%s calls=%u window_s=%.2f target_pps=%.0f sent_pps=%.0f recv_pps=%.0f "
@@ -1072,7 +1117,7 @@ main(int argc, char **argv)
 	    " send_err=%" PRIu64 " recv_err=%" PRIu64 " "
 	    "lat_p50_us=%.1f lat_p90_us=%.1f lat_p99_us=%.1f lat_p999_us=%.1f lat_max_us=%.1f "
 	    "late_p99_us=%.1f late_max_us=%.1f lag_p99_us=%.1f tool_cpu_pct=%.1f tool_work_pct=%.1f "
-	    "relay_cpu_pct=%.1f relay_us_per_pkt=%.3f softirqd_pct=%.1f "
+	    "relay_cpu_pct=%.1f relay_us_per_pkt=%.3f softirqd_pct=%.1f relay_wait_pct=%.2f tool_wait_pct=%.2f "
 	    "drops_tool=%" PRIu64 " drops_relay=%" PRIu64 " drops_other=%" PRIu64
 	    " backlog_drops=%" PRIu64,
 	    direct ? "direct" : "relay", ncalls, wall, (double)neps * 1e9 / PERIOD_NS,
@@ -1081,7 +1126,7 @@ main(int argc, char **argv)
 	    n_send_err, n_recv_err,
 	    hist_q(&h_lat, .5), hist_q(&h_lat, .9), hist_q(&h_lat, .99), hist_q(&h_lat, .999),
 	    (double)h_lat.max / 1e3, hist_q(&h_late, .99), (double)h_late.max / 1e3,
-	    hist_q(&h_lag, .99), self_pct, work_pct, relay_pct, relay_us, sirq_pct,
+	    hist_q(&h_lag, .99), self_pct, work_pct, relay_pct, relay_us, sirq_pct, rwait_pct, swait_pct,
 	    d1o - d0o, d1r - d0r, d1x - d0x, s1.backlog_drops - s0.backlog_drops);
 	for (c = 0; c < s1.ncpu; c++) {
 		uint64_t tot = s1.total[c] - s0.total[c];

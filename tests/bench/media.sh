@@ -55,10 +55,11 @@
 #   LOAD_PORT=4000                  rtpload's first port (two per endpoint)
 #   RELAY_PORTS="40000 59999"       the relays' RTP port range (four ports per call)
 #   NG_PORT=39990                   rtpengine's ng control port
-#   QUIET_WAIT=60                   s to wait for a quiet machine before each run
+#   QUIET_WAIT=300                  s to wait for a quiet machine before each run
+#   RETRIES=2                       times a disturbed run is done again
 #   DISTURBED=2                     % of the window the relay or rtpload may wait for
 #                                   their CPU (another program on it) before the run
-#                                   is done once more
+#                                   is done again
 #   NICE=0                          nice of the relay and of rtpload.  Not below 0:
 #                                   softirq work deferred to ksoftirqd (nice 0) then
 #                                   starves behind the busy-polling rtpload, and
@@ -86,8 +87,9 @@ LOAD_CPU=${LOAD_CPU:-0}
 LOAD_PORT=${LOAD_PORT:-4000}
 RELAY_PORTS=${RELAY_PORTS:-40000 59999}
 NG_PORT=${NG_PORT:-39990}
-QUIET_WAIT=${QUIET_WAIT:-60}
+QUIET_WAIT=${QUIET_WAIT:-300}
 DISTURBED=${DISTURBED:-2}
+RETRIES=${RETRIES:-2}
 NICE=${NICE:-0}
 RAW=${RAW:-1}
 PERF=${PERF:-0}
@@ -100,12 +102,14 @@ OUT=$(mktemp -d /tmp/parley-mbench.XXXXXX)
 TSTART=$(date +%s)
 RELAY_PID=
 PERF_PID=
+LOAD_PID=
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "media.sh: $*"; exit 1; }
 
 cleanup() {
 	[ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null
+	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null
 	stop_relay
 }
 trap cleanup EXIT
@@ -134,19 +138,34 @@ machine_ticks() {
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
 }
 
-# Wait (at most QUIET_WAIT s) until the machine uses under 10 % of one CPU
-# over a second with nothing of ours running.  Sets QUIET (the last %).
+# Wait (at most QUIET_WAIT s) until both CPUs are quiet: `rtpload -G 1` on
+# each loses under 3 % of the second to other programs (and the machine as a
+# whole, from /proc/stat, uses under 10 % of a CPU).  Sets QUIET (% of a CPU
+# the machine used in the last second tried).
 wait_quiet() {
-	local i a b
-	for ((i = 0; i <= QUIET_WAIT; i++)); do
+	local t0=$SECONDS a b c t ok
+	while :; do
 		a=$(machine_ticks)
-		sleep 1
+		for c in "$RELAY_CPU" "$LOAD_CPU"; do
+			taskset -c "$c" "$RTPLOAD" -G 1 > "$OUT/quiet-cpu$c" &
+		done
+		wait
 		b=$(machine_ticks)
-		QUIET=$(( (b - a) * 100 / HZ ))
-		[ "$QUIET" -lt 10 ] && return 0
+		# the two probes themselves use 2 CPU-seconds
+		QUIET=$(( (b - a) * 100 / HZ - 200 )); [ "$QUIET" -lt 0 ] && QUIET=0
+		ok=1
+		for c in "$RELAY_CPU" "$LOAD_CPU"; do
+			t=$(sed -n 's/.* taken_pct=\([0-9.]*\).*/\1/p' "$OUT/quiet-cpu$c")
+			awk -v t="${t:-100}" 'BEGIN { exit !(t < 3) }' || ok=0
+		done
+		[ "$QUIET" -lt 10 ] || ok=0
+		[ $ok = 1 ] && return 0
+		if [ $((SECONDS - t0)) -ge "$QUIET_WAIT" ]; then
+			say "  (the machine stayed busy for $QUIET_WAIT s: going on)"
+			return 1
+		fi
+		sleep 4
 	done
-	say "  (the machine stayed busy: $QUIET % of a CPU used by other programs)"
-	return 1
 }
 
 udp_bound() {	# port
@@ -211,15 +230,19 @@ declare -A R	# R[relay,N,key] = value from rtpload's RESULT line
 
 # One run: relay (direct|rtpengine|mediad) and N; fills R.  A run during
 # which the relay or rtpload waited for their CPU (another program had it)
-# for more than DISTURBED % of the window is run once more.
+# for more than DISTURBED % of the window is run again, RETRIES times at most.
 run() {
-	run_once "$@"
-	if [ -n "${R[$1,$2,received]+x}" ] && awk -v a="${R[$1,$2,relay_wait_pct]}" -v b="${R[$1,$2,tool_wait_pct]}" \
-	    -v d="$DISTURBED" 'BEGIN { exit !(a > d || b > d) }'; then
-		say "  (disturbed: relay waited ${R[$1,$2,relay_wait_pct]} %, rtpload ${R[$1,$2,tool_wait_pct]} % of the window for their CPU; once more)"
+	local try
+	for ((try = 0; try <= RETRIES; try++)); do
+		unset "R[$1,$2,received]"
 		run_once "$@"
-		R[$1,$2,retried]=1
-	fi
+		[ -n "${R[$1,$2,received]+x}" ] || return
+		awk -v a="${R[$1,$2,relay_wait_pct]}" -v b="${R[$1,$2,tool_wait_pct]}" \
+		    -v d="$DISTURBED" 'BEGIN { exit !(a > d || b > d) }' || return
+		R[$1,$2,retried]=$((try + 1))
+		[ $try -lt "$RETRIES" ] &&
+		    say "  (disturbed: relay waited ${R[$1,$2,relay_wait_pct]} %, rtpload ${R[$1,$2,tool_wait_pct]} % of the window for their CPU; again)"
+	done
 }
 
 run_once() {
@@ -236,8 +259,11 @@ run_once() {
 		PERF_PID=$!
 	fi
 	nice -n "$NICE" taskset -c "$LOAD_CPU" "$RTPLOAD" -n "$n" -b "$LOAD_PORT" -w "$WARMUP" -t "$WINDOW" \
-	    "${args[@]}" > "$OUT/$tag.result" 2> "$OUT/$tag.rtpload.log"
+	    "${args[@]}" > "$OUT/$tag.result" 2> "$OUT/$tag.rtpload.log" &
+	LOAD_PID=$!
+	wait "$LOAD_PID"	# in the background, so that a signal ends the bench at once
 	rc=$?
+	LOAD_PID=
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID" 2>/dev/null; PERF_PID=; }
 	if [ -n "$RELAY_PID" ] && ! kill -0 "$RELAY_PID" 2>/dev/null; then
 		say "  $relay died during the run; its log: $OUT/$tag.relay.log"
@@ -319,7 +345,9 @@ table() {
 			note=
 			[ "$(val "$relay" "$n" quiet)" = 1 ] || note=" (machine busy: $(val "$relay" "$n" other) % of a CPU)"
 			[ -n "$(val "$relay" "$n" died)" ] && note="$note (relay died)"
-			[ -n "$(val "$relay" "$n" retried)" ] && note="$note (second try)"
+			[ -n "$(val "$relay" "$n" retried)" ] && note="$note (try $(( $(val "$relay" "$n" retried) + 1 )))"
+			awk -v a="$(val "$relay" "$n" relay_wait_pct)" -v b="$(val "$relay" "$n" tool_wait_pct)" -v d="$DISTURBED" \
+			    'BEGIN { exit !(a > d || b > d) }' && note="$note (disturbed)"
 			tool="$(val "$relay" "$n" sent_pps), $(val "$relay" "$n" tool_work_pct) %, $(us_fmt "$(val "$relay" "$n" late_p99_us)")"
 			if [ "$relay" = direct ]; then
 				echo "| $n | direct (baseline) | $(val "$relay" "$n" recv_pps) ($(val "$relay" "$n" target_pps)) | - | - | $(val "$relay" "$n" rloss)$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | - | $tool | - / $(val "$relay" "$n" tool_wait_pct) %; before the runs the relay's CPU lost ${R[probe,$n,cpu$RELAY_CPU,taken_pct]:-?} % to others, ${R[probe,$n,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s$note |"
@@ -399,11 +427,13 @@ write_doc() {	# table file
 		echo "  receive (100 %: rtpload is saturated, and *packets/s sent* says whether it still offered the"
 		echo "  full load), *send lateness* how late packets left against their schedule."
 		echo "- *Waiting for their CPU*: the time the relay (all threads) and rtpload were runnable but"
-		echo "  another task had their CPU (\`/proc/PID/task/*/schedstat\`), in % of the window; a run where"
-		echo "  either waited more than ${DISTURBED} % is run once more (*second try*).  Before each N, \`rtpload -G\`"
-		echo "  spins on the relay's CPU for 2 s and counts the time it lost (other programs, interrupts,"
-		echo "  the hypervisor) and the gaps over 1 ms.  This machine is shared: gaps of several ms show"
-		echo "  up directly in p99."
+		echo "  another task had their CPU (\`/proc/PID/task/*/schedstat\`), in % of the window.  Before"
+		echo "  each run the bench waits (up to ${QUIET_WAIT} s) until \`rtpload -G 1\`, spinning on each CPU,"
+		echo "  loses under 3 % of it to others; a run where the relay or rtpload still waited more than"
+		echo "  ${DISTURBED} % is run again, up to ${RETRIES} times (*try 2*, *try 3*; still over: *disturbed*).  The"
+		echo "  direct row also gives what a 2 s probe on the relay's CPU lost before the N's runs (other"
+		echo "  programs, interrupts, the hypervisor) and its gaps over 1 ms.  This machine is shared"
+		echo "  with other work: gaps of several ms show up directly in p99."
 		echo
 		cat "$1"
 		echo

@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -123,6 +124,7 @@ struct cpu_snap {
 	uint64_t	 backlog_drops;	/* /proc/net/softnet_stat, all CPUs */
 	uint64_t	 relay_run, relay_wait;	/* ns, all its threads: schedstat */
 	uint64_t	 self_wait;	/* ns rtpload was runnable but not running */
+	uint64_t	 sirq_run[2];	/* ns ksoftirqd of the relay's, of our CPU ran */
 	uint64_t	 self;		/* ns */
 	int		 ncpu;
 	uint64_t	 busy[MAX_CPUS];	/* ticks */
@@ -302,6 +304,7 @@ softirqd_pid(int cpu)
 }
 
 static pid_t	 softirqd;	/* ksoftirqd of the relay's CPU (-c) */
+static pid_t	 softirqd_self;	/* ksoftirqd of rtpload's CPU */
 
 /*
  * Time on the CPU and time runnable but waiting for it (another task had
@@ -350,9 +353,11 @@ cpu_read(struct cpu_snap *s, pid_t relay)
 	s->self = self_cpu_ns();
 	sched_times(relay, &s->relay_run, &s->relay_wait);
 	{
-		uint64_t r;
+		uint64_t r, w;
 
 		sched_times(getpid(), &r, &s->self_wait);
+		sched_times(softirqd, &s->sirq_run[0], &w);
+		sched_times(softirqd_self, &s->sirq_run[1], &w);
 	}
 	if ((f = fopen("/proc/net/softnet_stat", "r")) != NULL) {
 		unsigned int processed, dropped;
@@ -984,6 +989,7 @@ main(int argc, char **argv)
 		phase[i] = (uint64_t)i * PERIOD_NS / neps;
 	}
 
+	softirqd_self = softirqd_pid(sched_getcpu());
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	udp_drops(ours, relayports, &d0o, &d0r, &d0x);
@@ -1079,9 +1085,20 @@ main(int argc, char **argv)
 	/* CPU per second over the window / packets per second out of the relay */
 	relay_us = rcv ? relay_pct / 100.0 * 1e6 / ((double)rcv / window) : 0;
 	self_pct = 100.0 * (double)(s1.self - s0.self) / 1e9 / wall;
-	/* runnable but not running: the CPU was taken by someone else */
-	rwait_pct = 100.0 * (double)(s1.relay_wait - s0.relay_wait) / 1e9 / wall;
-	swait_pct = 100.0 * (double)(s1.self_wait - s0.self_wait) / 1e9 / wall;
+	/*
+	 * Runnable but not running: the CPU was taken by someone else.  The
+	 * ksoftirqd of the same CPU does our own deferred network work, so
+	 * its time is not counted as someone else's.
+	 */
+	{
+		int64_t rw = (int64_t)(s1.relay_wait - s0.relay_wait) -
+		    (int64_t)(s1.sirq_run[0] - s0.sirq_run[0]);
+		int64_t sw = (int64_t)(s1.self_wait - s0.self_wait) -
+		    (int64_t)(s1.sirq_run[1] - s0.sirq_run[1]);
+
+		rwait_pct = rw > 0 ? 100.0 * (double)rw / 1e9 / wall : 0;
+		swait_pct = sw > 0 ? 100.0 * (double)sw / 1e9 / wall : 0;
+	}
 	sirq_pct = softirqd ? 100.0 * (double)(s1.softirqd - s0.softirqd) / (double)hz / wall : 0;
 	/* busy polling: the time spent in loop turns that found work */
 	work_pct = busy ? 100.0 * (1.0 - (double)idle_ns / 1e9 / window) : self_pct;
@@ -1096,7 +1113,7 @@ main(int argc, char **argv)
 	    "  latency us: p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n"
 	    "  rtpload: send lateness p99 %.1f max %.1f us, read lag p99 %.1f us, CPU %.1f %%, working %.1f %%\n"
 	    "  relay CPU %.1f %% of a core, %.2f us per relayed packet; its CPU's ksoftirqd %.1f %%\n"
-	    "  waiting for a CPU (runnable, another task on it): relay %.2f %%, rtpload %.2f %%\n"
+	    "  waiting for a CPU (another task than ksoftirqd on it): relay %.2f %%, rtpload %.2f %%\n"
 	    "  UDP receive-buffer drops: rtpload %" PRIu64 ", relay %" PRIu64 ", other %" PRIu64
 	    "; backlog drops %" PRIu64 "\n",
 	    direct ? "direct (baseline)" : "through the relay", ncalls, neps, wall,

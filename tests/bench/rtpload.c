@@ -60,6 +60,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -826,7 +827,8 @@ send_due(uint64_t now)
 /*
  * -G: spins for secs reading the clock; a gap of more than 10 us between
  * two readings is time this CPU spent elsewhere (another program, an
- * interrupt, the hypervisor).  Tells how quiet the relay's CPU is.
+ * interrupt, the hypervisor).  Tells how quiet the relay's CPU is.  Then
+ * times getppid(2), the cheapest system call.
  */
 static int
 noise_probe(double secs)
@@ -846,10 +848,19 @@ noise_probe(double secs)
 		if (d > max)
 			max = d;
 	}
+	/* and what the cheapest system call costs here (VMs differ widely) */
+	{
+		uint64_t t = mono_ns();
+		int i;
+
+		for (i = 0; i < 100000; i++)
+			(void)syscall(SYS_getppid);
+		d = (mono_ns() - t) / 100000;
+	}
 	printf("RESULT mode=probe secs=%.1f taken_pct=%.2f gaps_100us_per_s=%.1f "
-	    "gaps_1ms_per_s=%.1f max_gap_us=%.0f\n", secs,
+	    "gaps_1ms_per_s=%.1f max_gap_us=%.0f syscall_ns=%" PRIu64 "\n", secs,
 	    100.0 * (double)lost / (double)(now - start), (double)g100 / secs,
-	    (double)g1ms / secs, (double)max / 1e3);
+	    (double)g1ms / secs, (double)max / 1e3, d);
 	return 0;
 }
 

@@ -68,6 +68,8 @@
 #   PERF=0                          1: perf record -g mediad during its window at
 #                                   each N (perf.data under $OUT)
 #   NO_DOC=0
+#   REPORT_FROM=DIR                 no runs: the table, notes and doc section from
+#                                   an earlier run's output directory (its settings)
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -94,6 +96,7 @@ NICE=${NICE:-0}
 RAW=${RAW:-1}
 PERF=${PERF:-0}
 NO_DOC=${NO_DOC:-0}
+REPORT_FROM=${REPORT_FROM:-}
 
 read -r PORT_MIN PORT_MAX <<< "$RELAY_PORTS"
 HZ=$(getconf CLK_TCK)
@@ -251,6 +254,7 @@ run() {
 	load_result "$relay" "$n" "$OUT/$relay-$n.t$best.result"
 	R[$relay,$n,try]=$best
 	awk -v a="$bestd" -v b="$DISTURBED" 'BEGIN { exit !(a > b) }' && R[$relay,$n,disturbed]=1
+	echo "$best ${R[$relay,$n,disturbed]:-0}" > "$OUT/$relay-$n.kept"	# for REPORT_FROM
 	printf '  %-9s %5d calls: relay CPU %5s %% (%s us/pkt), loss %s, latency p50 %s p99 %s us, rtpload sent %s/s of %s/s, working %s %%, late p99 %s us (try %d kept)\n' \
 	    "$relay" "$n" "${R[$relay,$n,cpu]}" "${R[$relay,$n,us]}" \
 	    "${R[$relay,$n,rloss]} %${R[$relay,$n,lossnote]}" "${R[$relay,$n,lat_p50_us]}" "${R[$relay,$n,lat_p99_us]}" \
@@ -320,13 +324,18 @@ probe() {	# n
 		taskset -c "$c" "$RTPLOAD" -G 2 > "$OUT/probe-$1-cpu$c.result" &
 	done
 	wait
+	load_probe "$1"
+	say "  CPU $RELAY_CPU (relay): ${R[probe,$1,cpu$RELAY_CPU,taken_pct]:-?} % taken by others, ${R[probe,$1,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s; CPU $LOAD_CPU (rtpload): ${R[probe,$1,cpu$LOAD_CPU,taken_pct]:-?} %, ${R[probe,$1,cpu$LOAD_CPU,gaps_1ms_per_s]:-?}/s"
+}
+
+load_probe() {	# n
+	local c kv k v
 	for c in "$RELAY_CPU" "$LOAD_CPU"; do
-		for kv in $(sed -n 's/^RESULT //p' "$OUT/probe-$1-cpu$c.result"); do
+		for kv in $(sed -n 's/^RESULT //p' "$OUT/probe-$1-cpu$c.result" 2>/dev/null); do
 			k=${kv%%=*} v=${kv#*=}
 			R[probe,$1,cpu$c,$k]=$v
 		done
 	done
-	say "  CPU $RELAY_CPU (relay): ${R[probe,$1,cpu$RELAY_CPU,taken_pct]:-?} % taken by others, ${R[probe,$1,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s; CPU $LOAD_CPU (rtpload): ${R[probe,$1,cpu$LOAD_CPU,taken_pct]:-?} %, ${R[probe,$1,cpu$LOAD_CPU,gaps_1ms_per_s]:-?}/s"
 }
 
 # ------------------------------------------------------------------ report
@@ -417,14 +426,15 @@ notes() {
 			    case " $maxn " in *" $n "*) ;; *) maxn="$maxn $n" ;; esac
 		done
 	done
-	[ -n "$maxn" ] && echo "- rtpload could not offer the full load at$(echo $maxn | sed 's/ /, /g; s/^/ /') calls: one core of this machine sends and receives at most about $max packets/s each way (about $((max / 100)) calls); the rows there show how the relays behave overloaded, not N calls."
+	[ -n "$maxn" ] && echo "- rtpload could not offer the full load at$(echo $maxn | sed 's/ /, /g; s/^/ /') calls: on one core of this machine it sends at most about $max packets/s while receiving as many (about $((max / 100)) calls); the rows there show how the relays behave overloaded, not N calls."
+	c=
 	for n in $CALLS; do
 		for r in direct $RELAYS; do
 			has "$r" "$n" || continue
-			[ "$(val "$r" "$n" drops_tool)" != 0 ] &&
-			    echo "- At $n calls ($r) rtpload itself fell behind reading and its full sockets dropped $(val "$r" "$n" drops_tool) replies; they are not counted as the relay's loss, and latency (kernel receive stamps) is not affected."
+			[ "$(val "$r" "$n" drops_tool)" != 0 ] && c="$c, $r at $n calls ($(val "$r" "$n" drops_tool))"
 		done
 	done
+	[ -n "$c" ] && echo "- rtpload itself fell behind reading, and its full sockets dropped replies: ${c#, }.  They are not counted as the relay's loss; latency (kernel receive stamps) is not affected."
 	for n in $CALLS; do
 		has rtpengine "$n" || continue
 		c=$(grep -c 'Too many packets in UDP receive queue' "$OUT/rtpengine-$n.t${R[rtpengine,$n,try]}.relay.log" 2>/dev/null)
@@ -446,7 +456,7 @@ write_doc() {	# table file
 	{
 		echo "## mediad vs rtpengine (RTP relay)"
 		echo
-		echo "Measured by \`tests/bench/media.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), one run, the relays one"
+		echo "Measured by \`tests/bench/media.sh\` on $RUN_DATE, one run, the relays one"
 		echo "after the other on the same machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'),"
 		echo "$(uname -sr); rtpengine $("$RTPENGINE" --version 2>&1 | sed -n 's/^Version: *//p' | head -1) (Debian rtpengine-daemon, userspace: \`--table=-1\`,"
 		echo "\`--num-threads=1\`); $("$MEDIAD" -V 2>/dev/null | head -1) (commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD -- mediad common proto 2>/dev/null || echo ' + local changes'),"
@@ -518,15 +528,37 @@ write_doc() {	# table file
 
 # ------------------------------------------------------------------ main
 
-say "parley media bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"
-for n in $CALLS; do
-	say "== $n calls"
-	probe "$n"
-	run direct "$n"
-	for relay in $RELAYS; do
-		run "$relay" "$n"
+if [ -n "$REPORT_FROM" ]; then
+	# the report of an earlier run, from its files, with its settings
+	rmdir "$OUT"
+	OUT=$REPORT_FROM
+	[ -f "$OUT/params" ] || die "$OUT/params: not the output of a media.sh run"
+	. "$OUT/params"
+	for n in $CALLS; do
+		load_probe "$n"
+		for relay in direct $RELAYS; do
+			[ -f "$OUT/$relay-$n.kept" ] || continue
+			read -r t d < "$OUT/$relay-$n.kept"
+			load_result "$relay" "$n" "$OUT/$relay-$n.t$t.result"
+			R[$relay,$n,try]=$t
+			[ "$d" = 1 ] && R[$relay,$n,disturbed]=1
+		done
 	done
-done
+else
+	RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+	for v in CALLS RELAYS WARMUP WINDOW RELAY_CPU LOAD_CPU RAW NICE DISTURBED RETRIES QUIET_WAIT RUN_DATE; do
+		printf "%s='%s'\n" "$v" "${!v}"
+	done > "$OUT/params"
+	say "parley media bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"
+	for n in $CALLS; do
+		say "== $n calls"
+		probe "$n"
+		run direct "$n"
+		for relay in $RELAYS; do
+			run "$relay" "$n"
+		done
+	done
+fi
 
 table > "$OUT/table.md"
 echo
@@ -535,5 +567,5 @@ echo
 verdict
 notes
 echo
-say "every run: $OUT/runs.txt; run took $(( $(date +%s) - TSTART )) s"
+[ -n "$REPORT_FROM" ] || say "every run: $OUT/runs.txt; run took $(( $(date +%s) - TSTART )) s"
 [ "$NO_DOC" = 1 ] || write_doc "$OUT/table.md"

@@ -25,6 +25,7 @@
 #include "proto/proto.h"
 
 #define MEDIAD_RELATCH_MS	2000	/* a latched source silent this long may be replaced */
+#define MEDIAD_ORPHAN_MS	10000	/* a session whose sipd is silent this long is freed */
 
 struct mediad;
 struct session;
@@ -123,6 +124,7 @@ struct session {
 	int			 have_leg[2];	/* an update came for the leg */
 	uint64_t		 last_rtp;	/* ms of the last RTP packet (or of the answer) */
 	uint64_t		 last_timeout;	/* ms a SESSION_TIMEOUT was last sent */
+	uint64_t		 created;	/* ms */
 	uint8_t			 owner[256];	/* routing id of the sipd that made it */
 	size_t			 owner_len;
 	struct session		*hnext;
@@ -162,6 +164,12 @@ void	 session_rtcp_seen(struct media_leg *l, const uint8_t *pkt, size_t len);
 
 int	 ctl_open(struct mediad *md);	/* binds control.media */
 void	 ctl_close(struct mediad *md);
+/*
+ * Has the peer with routing id id said HELLO within the last within_ms?
+ * 1 as well for a peer that never said HELLO: only a sipd that went
+ * silent is known to be gone.
+ */
+int	 ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms);
 /* Sends SESSION_TIMEOUT for s to the sipd that made it. */
 void	 ctl_send_timeout(struct mediad *md, struct session *s, uint32_t idle_ms);
 

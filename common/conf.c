@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
@@ -83,6 +84,9 @@ conf_defaults(struct parley_conf *c)
 	c->codecs[2] = xstrdup("PCMA");
 	c->codecs[3] = xstrdup("PCMU");
 	c->rtp_timeout = 30;
+	c->media_bind = xstrdup("0.0.0.0");
+	c->media_advertise = xstrdup("");
+	c->media_node = xstrdup("");
 	c->rec_dir = xstrdup("/var/lib/parley/recordings");
 	c->rec_calls = 0;
 	c->rec_rooms = 0;
@@ -91,7 +95,9 @@ conf_defaults(struct parley_conf *c)
 	c->journal_path = xstrdup("/var/log/parley/calls.log");
 	c->journal_json = 0;
 	c->ctl_sipctl = xstrdup("ipc:///run/parley/sipctl.sock");
-	c->ctl_media = xstrdup("ipc:///run/parley/media.sock");
+	c->nctl_media = 1;
+	c->ctl_media = xcalloc(2, sizeof(char *));
+	c->ctl_media[0] = xstrdup("ipc:///run/parley/media.sock");
 	c->ctl_recorder = xstrdup("ipc:///run/parley/recorder.sock");
 	c->log_level = LOG_LVL_INFO;
 }
@@ -215,6 +221,20 @@ conf_get_str(struct conf_ctx *cx, const config_setting_t *g, const char *name, c
 	free(*out);
 	*out = xstrdup(config_setting_get_string(s));
 	return 0;
+}
+
+/* Is value (of key name in g) a numeric IPv4/IPv6 address, or empty? */
+static int
+conf_check_addr(struct conf_ctx *cx, const config_setting_t *g, const char *name,
+    const char *value)
+{
+	unsigned char a[16];
+
+	if (value[0] == '\0' || inet_pton(AF_INET, value, a) == 1 ||
+	    inet_pton(AF_INET6, value, a) == 1)
+		return 0;
+	return conf_err(cx, config_setting_get_member(g, name),
+	    "'%s' must be a numeric IPv4 or IPv6 address, not '%s'", name, value);
 }
 
 static void
@@ -408,7 +428,8 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 	static const char *const top[] = { "sip", "users", "rooms", "media",
 	    "recording", "journal", "control", "log", NULL };
 	static const char *const rooms[] = { "numbers", "max_participants", "max_rooms", NULL };
-	static const char *const media[] = { "mode", "rtp_ports", "codecs", "rtp_timeout", NULL };
+	static const char *const media[] = { "mode", "rtp_ports", "codecs", "rtp_timeout",
+		"bind", "advertise", "node", NULL };
 	static const char *const rec[] = { "dir", "calls", "rooms", "legs", "mix", NULL };
 	static const char *const jr[] = { "path", "format", NULL };
 	static const char *const ctl[] = { "sipctl", "media", "recorder", NULL };
@@ -444,7 +465,13 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 		if ((err = conf_check_keys(cx, g, media)) ||
 		    (err = conf_get_str(cx, g, "mode", &c->media_mode)) ||
 		    (err = conf_get_strv(cx, g, "codecs", &c->codecs, &c->ncodecs)) ||
-		    (err = conf_get_int(cx, g, "rtp_timeout", &c->rtp_timeout, 0, 86400)))
+		    (err = conf_get_int(cx, g, "rtp_timeout", &c->rtp_timeout, 0, 86400)) ||
+		    (err = conf_get_str(cx, g, "bind", &c->media_bind)) ||
+		    (err = conf_get_str(cx, g, "node", &c->media_node)) ||
+		    (err = conf_get_str(cx, g, "advertise", &c->media_advertise)))
+			return err;
+		if ((err = conf_check_addr(cx, g, "bind", c->media_bind)) ||
+		    (err = conf_check_addr(cx, g, "advertise", c->media_advertise)))
 			return err;
 		if (strcmp(c->media_mode, "relay") != 0 && strcmp(c->media_mode, "p2p") != 0)
 			return conf_err(cx, config_setting_get_member(g, "mode"),
@@ -494,9 +521,24 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 	if ((g = config_lookup(cfg, "control")) != NULL) {
 		if ((err = conf_check_keys(cx, g, ctl)) ||
 		    (err = conf_get_str(cx, g, "sipctl", &c->ctl_sipctl)) ||
-		    (err = conf_get_str(cx, g, "media", &c->ctl_media)) ||
 		    (err = conf_get_str(cx, g, "recorder", &c->ctl_recorder)))
 			return err;
+		if ((s = config_setting_get_member(g, "media")) != NULL) {
+			if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+				char *one = NULL;
+
+				if ((err = conf_get_str(cx, g, "media", &one)) != 0)
+					return err;
+				strv_free(c->ctl_media, c->nctl_media);
+				c->ctl_media = xcalloc(2, sizeof(char *));
+				c->ctl_media[0] = one;
+				c->nctl_media = 1;
+			} else if ((err = conf_get_strv(cx, g, "media", &c->ctl_media,
+			    &c->nctl_media)) != 0)
+				return err;
+			if (c->nctl_media == 0)
+				return conf_err(cx, s, "'media' must name at least one endpoint");
+		}
 	}
 	if ((g = config_lookup(cfg, "log")) != NULL) {
 		char *lvl = NULL;
@@ -589,7 +631,10 @@ conf_free(struct parley_conf *c)
 	free(c->rec_dir);
 	free(c->journal_path);
 	free(c->ctl_sipctl);
-	free(c->ctl_media);
+	strv_free(c->ctl_media, c->nctl_media);
+	free(c->media_bind);
+	free(c->media_advertise);
+	free(c->media_node);
 	free(c->ctl_recorder);
 	free(c);
 }
@@ -614,4 +659,28 @@ conf_reason_phrase(const struct parley_conf *c, int code)
 		if (c->reasons[i].code == code)
 			return c->reasons[i].text;
 	return NULL;
+}
+
+int
+conf_load_main(const char *progname, const char *path, int explicit, struct parley_conf **out)
+{
+	char err[512];
+	int rc;
+
+	if (!explicit && access(CONF_DEFAULT_PATH, F_OK) != 0)
+		path = NULL;	/* no file anywhere: the built-in default */
+	if ((rc = conf_load(path, out, err, sizeof(err))) != 0)
+		fprintf(stderr, "%s: %s\n", progname, err);
+	return rc;
+}
+
+char *
+conf_abspath(const char *path)
+{
+	char cwd[4096], *out;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	xasprintf(&out, "%s/%s", cwd, path);
+	return out;
 }

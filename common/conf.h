@@ -63,6 +63,9 @@ struct parley_conf {
 	char			**codecs;
 	size_t			 ncodecs;
 	int			 rtp_timeout;
+	char			*media_bind;	/* mediad's RTP sockets bind here */
+	char			*media_advertise; /* written in SDP; "" = see contract */
+	char			*media_node;	/* node name; "" = host name */
 
 	/* recording */
 	char			*rec_dir;
@@ -73,7 +76,9 @@ struct parley_conf {
 	int			 journal_json;
 
 	/* control */
-	char			*ctl_sipctl, *ctl_media, *ctl_recorder;
+	char			*ctl_sipctl, *ctl_recorder;
+	char			**ctl_media;	/* mediad nodes: sipd connects to each, */
+	size_t			 nctl_media;	/* a mediad binds the first */
 
 	/* log */
 	int			 log_level;	/* enum log_level */
@@ -88,6 +93,16 @@ void	 conf_free(struct parley_conf *c);
 
 const struct conf_user	*conf_user_find(const struct parley_conf *c, const char *name);
 const char		*conf_reason_phrase(const struct parley_conf *c, int code);
+
+/*
+ * For a daemon's main(): loads path, or the built-in default when path is
+ * the default one (explicit = 0) and no such file exists.  Prints
+ * "progname: file:line: what" to stderr on error.  0 or an errno value.
+ */
+int	 conf_load_main(const char *progname, const char *path, int explicit,
+	    struct parley_conf **out);
+/* path made absolute against the current directory (malloc'd) */
+char	*conf_abspath(const char *path);
 
 /* "udp:1.2.3.4:5060", "tcp:[::1]:5060" → fields; 0 or EINVAL */
 int	 conf_parse_listen(const char *s, struct conf_listen *out);

@@ -43,7 +43,7 @@
 #define SIPCTL_TIMEOUT_MAX	3600000
 
 /* how a command prints its answer */
-enum sipctl_view { VIEW_STATUS, VIEW_REGS, VIEW_CALLS, VIEW_HANGUP, VIEW_GENERIC };
+enum sipctl_view { VIEW_STATUS, VIEW_REGS, VIEW_CALLS, VIEW_HANGUP, VIEW_MEDIA, VIEW_GENERIC };
 
 /* the contract's command set; sipd/ctl.c checks the same counts */
 static const struct sipctl_cmd {
@@ -54,11 +54,11 @@ static const struct sipctl_cmd {
 	enum sipctl_view view;
 } sipctl_cmds[] = {
 	{ "status", NULL, 0, 0, "status",
-	    "versions, uptime, counts", VIEW_STATUS },
+	    "versions, uptime, counts, mediad nodes", VIEW_STATUS },
 	{ "registrations", NULL, 0, 0, "registrations",
 	    "user, contact, source address, transport, expires in", VIEW_REGS },
 	{ "calls", NULL, 0, 0, "calls",
-	    "call id, from, to, state, since, media mode, recording", VIEW_CALLS },
+	    "call id, from, to, state, since, media mode, packets, recording", VIEW_CALLS },
 	{ "call", "hangup", 1, 0, "call hangup CALL-ID",
 	    "end a 1:1 call (BYE both ways)", VIEW_HANGUP },
 	{ "rooms", NULL, 0, 0, "rooms",
@@ -76,7 +76,8 @@ static const struct sipctl_cmd {
 	{ "room", "max", 1, 1, "room max N",
 	    "most rooms at once; 0 = no limit", VIEW_GENERIC },
 	{ "media", "stats", 0, 0, "media stats",
-	    "per node: sessions, rooms, packets, loss, CPU", VIEW_GENERIC },
+	    "per call leg and stream: packets, bytes, loss, jitter, latched address",
+	    VIEW_MEDIA },
 	{ "recordings", NULL, 0, 0, "recordings",
 	    "open and recent recordings with their files", VIEW_GENERIC },
 };
@@ -439,7 +440,33 @@ static const struct sipctl_col sipctl_call_cols[] = {
 	{ "since", "SINCE", FMT_TEXT },
 	{ "duration", "DURATION", FMT_HMS },
 	{ "media", "MEDIA", FMT_TEXT },
+	{ "caller_pkts", "PKTS-IN-A", FMT_TEXT },
+	{ "callee_pkts", "PKTS-IN-B", FMT_TEXT },
 	{ "recording", "REC", FMT_BOOL },
+};
+
+static const struct sipctl_col sipctl_node_cols[] = {
+	{ "node", "NODE", FMT_TEXT },
+	{ "endpoint", "ENDPOINT", FMT_TEXT },
+	{ "live", "LIVE", FMT_BOOL },
+	{ "sessions", "SESSIONS", FMT_TEXT },
+	{ "free", "FREE-PORTS", FMT_TEXT },
+	{ "capacity", "CAPACITY", FMT_TEXT },
+	{ "load", "CPU%", FMT_TEXT },
+};
+
+static const struct sipctl_col sipctl_stream_cols[] = {
+	{ "call", "CALL-ID", FMT_TEXT },
+	{ "leg", "LEG", FMT_TEXT },
+	{ "stream", "M", FMT_TEXT },
+	{ "kind", "KIND", FMT_TEXT },
+	{ "pkts_in", "PKTS-IN", FMT_TEXT },
+	{ "pkts_out", "PKTS-OUT", FMT_TEXT },
+	{ "bytes_in", "BYTES-IN", FMT_TEXT },
+	{ "bytes_out", "BYTES-OUT", FMT_TEXT },
+	{ "lost", "LOST", FMT_TEXT },
+	{ "jitter_ms", "JITTER-MS", FMT_TEXT },
+	{ "latched", "LATCHED", FMT_TEXT },
 };
 
 /* Prints a done answer for people; 0, or EBADMSG if it is not what it should be. */
@@ -458,7 +485,26 @@ sipctl_print(const struct sipctl_cmd *cmd, char **words, const char *body)
 	}
 	switch (cmd->view) {
 	case VIEW_STATUS:
+		rows = json_object_get(o, "media_nodes");
+		if (rows != NULL)
+			json_incref((json_t *)rows);
+		json_object_del(o, "media_nodes");
 		sipctl_print_kv(o);
+		if (json_is_array(rows) && json_array_size(rows) > 0) {
+			printf("\nmediad nodes:\n");
+			sipctl_table(rows, sipctl_node_cols,
+			    sizeof(sipctl_node_cols) / sizeof(sipctl_node_cols[0]));
+		}
+		json_decref((json_t *)rows);
+		break;
+	case VIEW_MEDIA:
+		rows = json_object_get(o, "streams");
+		if (!json_is_array(rows)) {
+			err = EBADMSG;
+			goto out;
+		}
+		sipctl_table(rows, sipctl_stream_cols,
+		    sizeof(sipctl_stream_cols) / sizeof(sipctl_stream_cols[0]));
 		break;
 	case VIEW_REGS:
 	case VIEW_CALLS:

@@ -59,6 +59,14 @@ call_leg_free(struct call_leg *l)
 }
 
 static void
+call_end_ignored(struct sipd *sd, const struct media_totals *t, void *arg)
+{
+	(void)sd;
+	(void)t;
+	(void)arg;
+}
+
+static void
 call_free(struct sipd *sd, struct call *c)
 {
 	struct call_table *ct = sd->calls;
@@ -78,10 +86,17 @@ call_free(struct sipd *sd, struct call *c)
 	else
 		ct->tail = c->lprev;
 	ct->count--;
+	/* a session left on mediad (a call that ended unanswered): delete it */
+	if (c->updates_sent && !sd->stopping_hard)
+		(void)media_call_end(sd, c, call_end_ignored, NULL);
 	call_leg_free(&c->caller);
 	call_leg_free(&c->callee);
 	free(c->call_id);
 	free(c->media);
+	free(c->sdp_in[0]);
+	free(c->sdp_in[1]);
+	free(c->sdp_out[0]);
+	free(c->sdp_out[1]);
 	free(c);
 }
 
@@ -171,6 +186,7 @@ call_start(struct sipd *sd, const osip_message_t *invite, const struct tp_source
 	c->caller.cseq_known = 1;
 	c->callee.uri = msg_uri_str(invite->to->url);
 	c->media = xstrdup(media);
+	c->node = -1;
 	c->start_wall = time(NULL);
 	c->start_ms = loop_now(sd->loop);
 
@@ -305,24 +321,115 @@ call_transfer(struct sipd *sd, struct call *c, const char *target)
 	free(t);
 }
 
-void
-call_end(struct sipd *sd, struct call *c, const char *who)
+/* a call-end line waiting for mediad's final figures */
+struct call_end_line {
+	char	*call_id, *from, *to, *by, *reason;
+	char	 dur[32];
+};
+
+static void
+call_end_write(struct sipd *sd, const struct call_end_line *e, const struct media_totals *t)
 {
-	char dur[32];
+	char n[4][24];
+
+	if (t != NULL) {
+		snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)t->pkts[0]);
+		snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)t->pkts[1]);
+		snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)t->lost[0]);
+		snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)t->lost[1]);
+	}
+	journal_write(sd->journal, "call-end", "call", e->call_id, "from", e->from,
+	    "to", e->to, "by", e->by, "duration", e->dur, "reason", e->reason,
+	    "caller_pkts", t ? n[0] : NULL, "callee_pkts", t ? n[1] : NULL,
+	    "caller_lost", t ? n[2] : NULL, "callee_lost", t ? n[3] : NULL, (char *)NULL);
+}
+
+static void
+call_end_line_free(struct call_end_line *e)
+{
+	free(e->call_id);
+	free(e->from);
+	free(e->to);
+	free(e->by);
+	free(e->reason);
+	free(e);
+}
+
+static void
+call_end_figures(struct sipd *sd, const struct media_totals *t, void *arg)
+{
+	struct call_end_line *e = arg;
+
+	if (t == NULL)
+		log_warnx("call %s: mediad gave no final figures", e->call_id);
+	call_end_write(sd, e, t);
+	call_end_line_free(e);
+}
+
+void
+call_end_reason(struct sipd *sd, struct call *c, const char *who, const char *reason)
+{
+	struct call_end_line *e = xcalloc(1, sizeof(*e));
 	uint64_t now = loop_now(sd->loop);
 
 	if (c->state == CALL_ANSWERED)
-		snprintf(dur, sizeof(dur), "%.3f", (double)(now - c->answer_ms) / 1000.0);
+		snprintf(e->dur, sizeof(e->dur), "%.3f", (double)(now - c->answer_ms) / 1000.0);
 	else
-		snprintf(dur, sizeof(dur), "0.000");
-	journal_write(sd->journal, "call-end", "call", c->call_id, "from", call_who(&c->caller),
-	    "to", call_who(&c->callee), "by", who, "duration", dur, (char *)NULL);
+		snprintf(e->dur, sizeof(e->dur), "0.000");
+	e->call_id = xstrdup(c->call_id);
+	e->from = xstrdup(call_who(&c->caller));
+	e->to = xstrdup(call_who(&c->callee));
+	e->by = xstrdup(who);
+	e->reason = reason ? xstrdup(reason) : NULL;
+	if (c->updates_sent && media_call_end(sd, c, call_end_figures, e) == 0) {
+		c->updates_sent = 0;	/* deleted: call_free leaves mediad alone */
+		call_free(sd, c);
+		return;
+	}
+	call_end_write(sd, e, NULL);
+	call_end_line_free(e);
 	call_free(sd, c);
+}
+
+void
+call_end(struct sipd *sd, struct call *c, const char *who)
+{
+	call_end_reason(sd, c, who, NULL);
+}
+
+void
+call_media_timeout(struct sipd *sd, const char *call_id, uint32_t idle_ms)
+{
+	struct call *c = call_find(sd, call_id);
+
+	if (c == NULL || c->state != CALL_ANSWERED)
+		return;		/* ringing: no media expected yet */
+	log_info("call %s: no RTP for %u ms: hanging up", call_id, idle_ms);
+	call_hangup_by(sd, call_id, "timeout", NULL);
+}
+
+void
+call_media_lost(struct sipd *sd, int node)
+{
+	struct call *c, *next;
+
+	for (c = sd->calls->head; c != NULL; c = next) {
+		next = c->lnext;
+		if (c->node != node)
+			continue;
+		c->node = -1;		/* its session is gone with the node */
+		c->updates_sent = 0;
+		if (c->state == CALL_ANSWERED) {
+			log_warnx("call %s: its mediad is lost: hanging up", c->call_id);
+			call_hangup_by(sd, c->call_id, "timeout", "media-lost");
+		}
+	}
 }
 
 /* A BYE from sipd to leg `to`, speaking for leg `from` (RFC 3261 15.1.1). */
 static int
-call_send_bye(struct sipd *sd, struct call *c, struct call_leg *from, struct call_leg *to)
+call_send_bye(struct sipd *sd, struct call *c, struct call_leg *from, struct call_leg *to,
+    const char *why)
 {
 	osip_message_t *bye = NULL;
 	osip_uri_t *u = NULL;
@@ -350,7 +457,9 @@ call_send_bye(struct sipd *sd, struct call *c, struct call_leg *from, struct cal
 	snprintf(cseq, sizeof(cseq), "%d BYE", from->cseq);
 	osip_message_set_cseq(bye, cseq);
 	osip_message_set_header(bye, "Max-Forwards", "70");
-	osip_message_set_header(bye, "Reason", "SIP;cause=200;text=\"Call ended by the operator\"");
+	xasprintf(&buf, "SIP;cause=200;text=\"%s\"", why);
+	osip_message_set_header(bye, "Reason", buf);
+	free(buf);
 	osip_message_set_header(bye, "User-Agent", sd->server_name);
 	osip_message_set_content_length(bye, "0");
 	txn_add_via(sd, bye, &to->src);
@@ -363,21 +472,30 @@ out:
 }
 
 int
-call_hangup(struct sipd *sd, const char *call_id)
+call_hangup_by(struct sipd *sd, const char *call_id, const char *who, const char *reason)
 {
 	struct call *c = call_find(sd, call_id);
+	const char *why;
 	int e1, e2;
 
 	if (c == NULL)
 		return ENOENT;
 	if (c->state != CALL_ANSWERED)
 		return EBUSY;	/* not answered yet: the caller's CANCEL ends it */
-	e1 = call_send_bye(sd, c, &c->caller, &c->callee);
-	e2 = call_send_bye(sd, c, &c->callee, &c->caller);
+	why = strcmp(who, "admin") == 0 ? "Call ended by the operator" :
+	    reason != NULL ? "Media relay lost" : "No media (RTP timeout)";
+	e1 = call_send_bye(sd, c, &c->caller, &c->callee, why);
+	e2 = call_send_bye(sd, c, &c->callee, &c->caller, why);
 	if (e1 || e2)
 		log_warnx("call %s: could not send every BYE of the hangup", call_id);
-	call_end(sd, c, "admin");
+	call_end_reason(sd, c, who, reason);
 	return 0;
+}
+
+int
+call_hangup(struct sipd *sd, const char *call_id)
+{
+	return call_hangup_by(sd, call_id, "admin", NULL);
 }
 
 void

@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/loop.h"
 #include "common/xmalloc.h"
+#include "common/zsock.h"
 #include "proto/proto.h"
 #include "sipd.h"
 
@@ -46,6 +47,8 @@ struct ctl {
 	int			 fd;		/* its ZMQ_FD, in the loop */
 	struct loop_timer	 t_more;	/* drain again after CTL_BUDGET */
 	char			*path;		/* the ipc socket file, or NULL */
+	const struct ctl_req	*cur;		/* the request being handled */
+	uint32_t		 cur_reqid;
 };
 
 /* One request being answered: where the reply goes. */
@@ -54,6 +57,22 @@ struct ctl_req {
 	zmq_msg_t	*env;		/* routing envelope, sent back before the reply */
 	size_t		 nenv;
 };
+
+/* a command answered later: it waits for the mediad nodes' figures */
+#define CTL_LATER	2
+struct ctl_pending {
+	struct sipd	*sd;
+	uint32_t	 reqid;
+	zmq_msg_t	 env[CTL_MAX_PARTS];
+	size_t		 nenv;
+	int		 waiting;	/* node answers to come */
+	int		 calls;		/* 1: `calls`, 0: `media stats` */
+	json_t		*rows;		/* every node's stream rows */
+	json_t		*errors;
+};
+
+static void ctl_answer(struct sipd *sd, zmq_msg_t *env, size_t nenv, uint32_t reqid,
+    int status, json_t *o);
 
 /* ---------------------------------------------------------------- JSON helpers */
 
@@ -130,6 +149,33 @@ ctl_printable(const char *s, char *buf, size_t len)
 
 typedef int (*ctl_cmd_fn)(struct sipd *sd, char *const *args, json_t **out);
 
+/* What sipd knows of each mediad node: live, load, sessions. */
+static json_t *
+ctl_media_nodes(struct sipd *sd)
+{
+	json_t *list = json_array(), *o;
+	char inst[24];
+	int i;
+
+	for (i = 0; i < node_count(sd); i++) {
+		const struct node_info *ni = node_info(sd, i);
+
+		if ((o = json_object()) == NULL)
+			continue;
+		snprintf(inst, sizeof(inst), "%016llx", (unsigned long long)ni->instance);
+		json_object_set_new(o, "node", ctl_jstr(ni->name));
+		json_object_set_new(o, "endpoint", ctl_jstr(node_endpoint(sd, i)));
+		json_object_set_new(o, "live", json_boolean(ni->live));
+		json_object_set_new(o, "instance", ni->instance ? json_string(inst) : json_null());
+		json_object_set_new(o, "sessions", json_integer(ni->sessions));
+		json_object_set_new(o, "capacity", json_integer(ni->capacity));
+		json_object_set_new(o, "free", json_integer(ni->free));
+		json_object_set_new(o, "load", json_real(ni->load / 10.0));
+		json_array_append_new(list, o);
+	}
+	return list;
+}
+
 static int
 cmd_status(struct sipd *sd, char *const *args, json_t **out)
 {
@@ -154,6 +200,7 @@ cmd_status(struct sipd *sd, char *const *args, json_t **out)
 	json_object_set_new(msgs, "bad", json_integer((json_int_t)sd->stats.bad));
 	json_object_set_new(msgs, "dropped", json_integer((json_int_t)sd->stats.dropped));
 	json_object_set_new(o, "messages", msgs);
+	json_object_set_new(o, "media_nodes", ctl_media_nodes(sd));
 	*out = o;
 	return PROTO_ADMIN_DONE;
 }
@@ -267,17 +314,163 @@ cmd_rooms_later(struct sipd *sd, char *const *args, json_t **out)
 }
 
 static int
-cmd_media_later(struct sipd *sd, char *const *args, json_t **out)
-{
-	return ctl_refuse(out, "media stats are not available yet: mediad comes with a "
-	    "later release of Parley");
-}
-
-static int
 cmd_recordings_later(struct sipd *sd, char *const *args, json_t **out)
 {
 	return ctl_refuse(out, "recordings are not available yet: they come with a later "
 	    "release of Parley");
+}
+
+/* ------------------------------------------------------------ media figures */
+
+static const char *const ctl_kind_names[] = { "other", "audio", "video" };
+
+/* One STATS row as sipctl shows it. */
+static json_t *
+ctl_stats_row(const struct proto_stats *st, size_t i, const char *node)
+{
+	json_t *r = json_object();
+	uint32_t kind = st->kinds.v[i];
+
+	if (r == NULL)
+		return NULL;
+	json_object_set_new(r, "call", ctl_jstr(st->calls.v[i]));
+	json_object_set_new(r, "leg", json_string(st->legs.v[i] ? "callee" : "caller"));
+	json_object_set_new(r, "stream", json_integer(st->streams.v[i]));
+	json_object_set_new(r, "kind", json_string(kind < 3 ? ctl_kind_names[kind] : "other"));
+	json_object_set_new(r, "pkts_in", json_integer((json_int_t)st->pkts_in.v[i]));
+	json_object_set_new(r, "bytes_in", json_integer((json_int_t)st->bytes_in.v[i]));
+	json_object_set_new(r, "pkts_out", json_integer((json_int_t)st->pkts_out.v[i]));
+	json_object_set_new(r, "bytes_out", json_integer((json_int_t)st->bytes_out.v[i]));
+	json_object_set_new(r, "lost", json_integer((json_int_t)st->lost.v[i]));
+	json_object_set_new(r, "jitter_ms", json_real(st->jitter_us.v[i] / 1000.0));
+	json_object_set_new(r, "rr_lost", json_integer(st->rr_lost.v[i]));
+	json_object_set_new(r, "rr_jitter_ms", json_real(st->rr_jitter_us.v[i] / 1000.0));
+	json_object_set_new(r, "latched", ctl_jstr(st->latched.v[i]));
+	json_object_set_new(r, "node", ctl_jstr(node));
+	return r;
+}
+
+/* `calls` with each call's figures: caller_pkts, callee_pkts and its stream rows */
+static void
+ctl_calls_with_figures(struct sipd *sd, json_t *rows, json_t **out)
+{
+	json_t *calls, *c, *r, *v;
+	size_t i, j;
+
+	if (cmd_calls(sd, NULL, out) != PROTO_ADMIN_DONE || *out == NULL)
+		return;
+	calls = json_object_get(*out, "calls");
+	json_array_foreach(calls, i, c) {
+		const char *id = json_string_value(json_object_get(c, "call_id"));
+		json_int_t pk[2] = { 0, 0 };
+		json_t *mine = json_array();
+		int any = 0;
+
+		json_array_foreach(rows, j, r) {
+			v = json_object_get(r, "call");
+			if (id == NULL || !json_is_string(v) || strcmp(json_string_value(v), id) != 0)
+				continue;
+			any = 1;
+			pk[strcmp(json_string_value(json_object_get(r, "leg")), "callee") == 0] +=
+			    json_integer_value(json_object_get(r, "pkts_in"));
+			json_array_append(mine, r);
+		}
+		json_object_set_new(c, "caller_pkts", any ? json_integer(pk[0]) : json_null());
+		json_object_set_new(c, "callee_pkts", any ? json_integer(pk[1]) : json_null());
+		json_object_set_new(c, "streams", mine);
+	}
+}
+
+static void
+ctl_pending_done(struct ctl_pending *p)
+{
+	json_t *o = NULL;
+	size_t i;
+
+	if (p->calls)
+		ctl_calls_with_figures(p->sd, p->rows, &o);
+	else if ((o = json_object()) != NULL)
+		json_object_set(o, "streams", p->rows);
+	if (o != NULL && json_array_size(p->errors) > 0)
+		json_object_set(o, "node_errors", p->errors);
+	ctl_answer(p->sd, p->env, p->nenv, p->reqid, PROTO_ADMIN_DONE, o);
+	for (i = 0; i < p->nenv; i++)
+		zmq_msg_close(&p->env[i]);
+	json_decref(p->rows);
+	json_decref(p->errors);
+	free(p);
+}
+
+static void
+ctl_on_stats(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
+{
+	struct ctl_pending *p = arg;
+	const struct proto_stats *st;
+	size_t i, n;
+
+	if (err == 0 && m->type == PROTO_STATS) {
+		st = &m->u.stats;
+		n = st->calls.n;
+		/* every list has one entry per row; a node that says otherwise is ignored */
+		if (st->streams.n == n && st->legs.n == n && st->kinds.n == n &&
+		    st->pkts_in.n == n && st->bytes_in.n == n && st->pkts_out.n == n &&
+		    st->bytes_out.n == n && st->lost.n == n && st->jitter_us.n == n &&
+		    st->rr_lost.n == n && st->rr_jitter_us.n == n && st->latched.n == n)
+			for (i = 0; i < n; i++)
+				json_array_append_new(p->rows, ctl_stats_row(st, i, ""));
+		else
+			json_array_append_new(p->errors, json_string("a node sent ragged STATS"));
+	} else
+		json_array_append_new(p->errors, json_string(strerror(err ? err : EPROTO)));
+	if (--p->waiting == 0)
+		ctl_pending_done(p);
+}
+
+/* Asks every live node for its figures; the answer goes out when all have answered. */
+static int
+ctl_ask_nodes(struct sipd *sd, int calls, json_t **out)
+{
+	struct ctl *c = sd->ctl;
+	struct ctl_pending *p;
+	struct proto_msg m;
+	size_t i;
+	int n;
+
+	p = xcalloc(1, sizeof(*p));
+	p->sd = sd;
+	p->calls = calls;
+	p->reqid = c->cur_reqid;
+	p->rows = json_array();
+	p->errors = json_array();
+	p->nenv = c->cur->nenv;
+	for (i = 0; i < p->nenv; i++) {
+		zmq_msg_init(&p->env[i]);
+		zmq_msg_copy(&p->env[i], &c->cur->env[i]);
+	}
+	p->waiting = 1;		/* held until every request is out */
+	for (n = 0; n < node_count(sd); n++) {
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_STATS_REQ;
+		m.u.stats_req.call = (char *)"";
+		if (node_request(sd, n, &m, ctl_on_stats, p, NULL) == 0)
+			p->waiting++;
+	}
+	if (--p->waiting == 0)
+		ctl_pending_done(p);
+	*out = NULL;
+	return CTL_LATER;
+}
+
+static int
+cmd_media_stats(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_ask_nodes(sd, 0, out);
+}
+
+static int
+cmd_calls_figures(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_ask_nodes(sd, 1, out);
 }
 
 /* the sipctl command set (docs/contract.md); sipctl checks the same counts */
@@ -289,7 +482,7 @@ static const struct ctl_cmd {
 } ctl_cmds[] = {
 	{ "status",	   NULL,     0, "status",			cmd_status },
 	{ "registrations", NULL,     0, "registrations",		cmd_registrations },
-	{ "calls",	   NULL,     0, "calls",			cmd_calls },
+	{ "calls",	   NULL,     0, "calls",			cmd_calls_figures },
 	{ "call",	   "hangup", 1, "call hangup CALL-ID",		cmd_call_hangup },
 	{ "rooms",	   NULL,     0, "rooms",			cmd_rooms_later },
 	{ "room",	   "show",   1, "room show ROOM",		cmd_rooms_later },
@@ -298,7 +491,7 @@ static const struct ctl_cmd {
 	{ "room",	   "unmute", 2, "room unmute ROOM PARTICIPANT",	cmd_rooms_later },
 	{ "room",	   "limit",  2, "room limit ROOM N",		cmd_rooms_later },
 	{ "room",	   "max",    1, "room max N",			cmd_rooms_later },
-	{ "media",	   "stats",  0, "media stats",			cmd_media_later },
+	{ "media",	   "stats",  0, "media stats",			cmd_media_stats },
 	{ "recordings",	   NULL,     0, "recordings",			cmd_recordings_later },
 };
 
@@ -344,57 +537,61 @@ ctl_command(struct sipd *sd, const struct proto_strv *argv, json_t **out)
 static void
 ctl_send(struct ctl *c, const struct ctl_req *rq, const void *buf, size_t len)
 {
-	size_t i;
-	int err = 0;
+	int err = zsock_send(c->sock, rq->env, rq->nenv, buf, len);
 
-	for (i = 0; i < rq->nenv; i++) {
-		if (zmq_send(c->sock, zmq_msg_data(&rq->env[i]), zmq_msg_size(&rq->env[i]),
-		    ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-			err = errno;
-			goto out;
-		}
-	}
-	if (zmq_send(c->sock, buf, len, ZMQ_DONTWAIT) < 0)
-		err = errno;
-out:
 	if (err != 0)
 		log_warnx("ctl: reply dropped: %s", zmq_strerror(err));
 }
 
-static int
-ctl_on_admin_req(uint32_t reqid, const struct proto_admin_req *msg, void *arg)
+/* Encodes and sends the answer o (taken) to the request reqid from env. */
+static void
+ctl_answer(struct sipd *sd, zmq_msg_t *env, size_t nenv, uint32_t reqid, int status, json_t *o)
 {
-	const struct ctl_req *rq = arg;
-	json_t *o = NULL;
-	char *text = NULL, pr[64];
+	struct ctl_req rq = { .sd = sd, .env = env, .nenv = nenv };
+	char *text = NULL;
 	void *buf = NULL;
 	size_t len;
-	int status, err = 0;
 
-	log_debug("ctl: request %u: %s (%zu words)", reqid,
-	    ctl_printable(msg->argv.v[0], pr, sizeof(pr)), msg->argv.n);
-	status = ctl_command(rq->sd, &msg->argv, &o);
-	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
-		err = ENOMEM;
+	if (sd->ctl == NULL || o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL)
 		goto out;
-	}
-	if ((err = proto_encode_admin_rep(reqid, (uint32_t)status, text, &buf, &len)) != 0) {
+	if (proto_encode_admin_rep(reqid, (uint32_t)status, text, &buf, &len) != 0) {
 		size_t big = strlen(text);
 
 		log_warnx("ctl: answer to request %u too large (%zu bytes)", reqid, big);
 		free(text);
 		xasprintf(&text, "{\"error\":\"the answer is too large (%zu bytes)\"}", big);
 		status = PROTO_ADMIN_REFUSED;
-		if ((err = proto_encode_admin_rep(reqid, (uint32_t)status, text, &buf,
-		    &len)) != 0)
+		if (proto_encode_admin_rep(reqid, (uint32_t)status, text, &buf, &len) != 0)
 			goto out;
 	}
-	ctl_send(rq->sd->ctl, rq, buf, len);
+	ctl_send(sd->ctl, &rq, buf, len);
 out:
 	free(buf);
 	free(text);
 	json_decref(o);
-	return err;
+}
+
+static int
+ctl_on_admin_req(uint32_t reqid, const struct proto_admin_req *msg, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct ctl *c = rq->sd->ctl;
+	json_t *o = NULL;
+	char pr[64];
+	int status;
+
+	log_debug("ctl: request %u: %s (%zu words)", reqid,
+	    ctl_printable(msg->argv.v[0], pr, sizeof(pr)), msg->argv.n);
+	c->cur = rq;
+	c->cur_reqid = reqid;
+	status = ctl_command(rq->sd, &msg->argv, &o);
+	c->cur = NULL;
+	if (status == CTL_LATER)
+		return 0;
+	if (o == NULL)
+		return ENOMEM;
+	ctl_answer(rq->sd, rq->env, rq->nenv, reqid, status, o);
+	return 0;
 }
 
 static const struct proto_handlers ctl_handlers = {
@@ -409,34 +606,23 @@ static void
 ctl_recv(struct sipd *sd)
 {
 	struct ctl *c = sd->ctl;
-	zmq_msg_t parts[CTL_MAX_PARTS], spare, *p;
+	zmq_msg_t parts[CTL_MAX_PARTS];
 	struct ctl_req rq = { .sd = sd };
 	struct proto_msg m;
 	size_t nparts = 0, i, len, buflen;
-	int more, toomany = 0, err;
+	int err;
 	const void *data;
 	void *buf;
 
-	for (;;) {
-		p = nparts < CTL_MAX_PARTS ? &parts[nparts] : &spare;
-		zmq_msg_init(p);
-		if (zmq_msg_recv(p, c->sock, ZMQ_DONTWAIT) < 0) {
-			if (errno != EAGAIN)
-				log_warnx("ctl: receive: %s", zmq_strerror(errno));
-			zmq_msg_close(p);
-			goto out;
-		}
-		more = zmq_msg_more(p);
-		if (p == &spare) {
-			zmq_msg_close(p);
-			toomany = 1;
-		} else
-			nparts++;
-		if (!more)
-			break;
+	if ((err = zsock_recv(c->sock, parts, CTL_MAX_PARTS, &nparts)) != 0) {
+		if (err == E2BIG)
+			log_warnx("ctl: dropped a request of too many frames");
+		else if (err != EAGAIN)
+			log_warnx("ctl: receive: %s", zmq_strerror(err));
+		return;
 	}
-	if (toomany || nparts < 2) {
-		log_warnx("ctl: dropped a request of %s frames", toomany ? "too many" : "too few");
+	if (nparts < 2) {
+		log_warnx("ctl: dropped a request of too few frames");
 		goto out;
 	}
 
@@ -473,19 +659,9 @@ static void
 ctl_drain(struct sipd *sd)
 {
 	struct ctl *c = sd->ctl;
-	size_t sz, n;
-	int ev;
+	size_t n;
 
-	for (n = 0;; n++) {
-		sz = sizeof(ev);
-		if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &ev, &sz) != 0) {
-			if (errno == EINTR)
-				continue;
-			log_warnx("ctl: ZMQ_EVENTS: %s", zmq_strerror(errno));
-			return;
-		}
-		if (!(ev & ZMQ_POLLIN))
-			return;
+	for (n = 0; zsock_readable(c->sock); n++) {
 		if (n == CTL_BUDGET) {
 			loop_timer_start(sd->loop, &c->t_more, 0);
 			return;
@@ -506,51 +682,10 @@ ctl_on_more(void *arg)
 	ctl_drain(arg);
 }
 
-/*
- * Creates the missing directories above the socket file path (mode 0750,
- * whatever the umask).  Those that exist are left as they are.
- */
-static int
-ctl_mkparents(const char *path)
-{
-	char *dir, *s;
-	int err = 0;
-
-	dir = xstrdup(path);
-	if ((s = strrchr(dir, '/')) == NULL || s == dir)
-		goto out;
-	*s = '\0';
-	for (s = dir + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (*s == '/')
-			*s = '\0';
-		else
-			s = NULL;
-		if (mkdir(dir, 0750) == 0) {
-			if (chmod(dir, 0750) != 0) {
-				err = errno;
-				goto out;
-			}
-			log_info("ctl: created %s", dir);
-		} else if (errno != EEXIST) {
-			err = errno;
-			log_warn("ctl: cannot create %s", dir);
-			goto out;
-		}
-		if (s == NULL)
-			break;
-		*s = '/';
-	}
-out:
-	free(dir);
-	return err;
-}
-
 int
 ctl_open(struct sipd *sd)
 {
-	const char *ep = sd->conf->ctl_sipctl, *path = NULL;
+	const char *ep = sd->conf->ctl_sipctl;
 	int linger = 0, err = 0;
 	int64_t maxmsg = CTL_REQ_MAX;
 	struct ctl *c;
@@ -573,22 +708,8 @@ ctl_open(struct sipd *sd)
 		err = errno;
 		goto out;
 	}
-	/* ipc://@name is Linux's abstract namespace: no file */
-	if (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && ep[6] != '\0') {
-		path = ep + 6;
-		if ((err = ctl_mkparents(path)) != 0)
-			goto out;
-	}
-	if (zmq_bind(c->sock, ep) != 0) {
-		err = errno;
-		log_warnx("ctl: cannot bind %s: %s", ep, zmq_strerror(err));
+	if ((err = zsock_bind(c->sock, ep, "ctl", &c->path)) != 0)
 		goto out;
-	}
-	if (path != NULL && chmod(path, 0660) != 0) {
-		err = errno;
-		log_warn("ctl: chmod %s", path);
-		goto out;
-	}
 	sz = sizeof(c->fd);
 	if (zmq_getsockopt(c->sock, ZMQ_FD, &c->fd, &sz) != 0) {
 		err = errno;
@@ -596,7 +717,6 @@ ctl_open(struct sipd *sd)
 	}
 	if ((err = loop_fd_add(sd->loop, c->fd, EPOLLIN, ctl_on_fd, sd)) != 0)
 		goto out;
-	c->path = path != NULL ? xstrdup(path) : NULL;
 	sd->ctl = c;
 	log_info("ctl: sipctl control socket on %s", ep);
 	/* anything that arrived already would not wake an edge-triggered fd */
@@ -605,6 +725,7 @@ out:
 	if (err != 0) {
 		if (c->sock != NULL)
 			zmq_close(c->sock);
+		zsock_unlink(c->path);
 		free(c);
 	}
 	return err;
@@ -621,10 +742,7 @@ ctl_close(struct sipd *sd)
 	if (c->fd >= 0)
 		loop_fd_del(sd->loop, c->fd);
 	zmq_close(c->sock);	/* linger 0: nothing waits */
-	/* ZeroMQ 4.3 leaves the ipc file behind */
-	if (c->path != NULL && unlink(c->path) != 0 && errno != ENOENT)
-		log_warn("ctl: unlink %s", c->path);
-	free(c->path);
+	zsock_unlink(c->path);
 	free(c);
 	sd->ctl = NULL;
 }

@@ -88,34 +88,6 @@ demo_users(struct parley_conf *c)
 	}
 }
 
-/* path made absolute against the current directory (the file need not exist) */
-static char *
-absolute_path(const char *path)
-{
-	char cwd[4096], *out;
-
-	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return xstrdup(path);
-	xasprintf(&out, "%s/%s", cwd, path);
-	return out;
-}
-
-static int
-load_conf(const char *path, int explicit, struct parley_conf **out)
-{
-	char err[512];
-	int rc;
-
-	if (!explicit && access(CONF_DEFAULT_PATH, F_OK) != 0)
-		path = NULL;	/* no file anywhere: the built-in default */
-	rc = conf_load(path, out, err, sizeof(err));
-	if (rc != 0) {
-		fprintf(stderr, "sipd: %s\n", err);
-		return rc;
-	}
-	return 0;
-}
-
 static void
 on_term(int signo, void *arg)
 {
@@ -236,7 +208,7 @@ main(int argc, char **argv)
 	}
 
 	memset(&sd, 0, sizeof(sd));
-	if (load_conf(path, explicit, &sd.conf) != 0)
+	if (conf_load_main("sipd", path, explicit, &sd.conf) != 0)
 		return 1;
 	if (check) {
 		printf("sipd: %s: configuration good\n", sd.conf->path ? sd.conf->path : "built-in default");
@@ -244,9 +216,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	/* daemon() changes to /: relative paths must be resolved now, for SIGHUP too */
-	sd.conf_path = sd.conf->path ? absolute_path(sd.conf->path) : NULL;
+	sd.conf_path = sd.conf->path ? conf_abspath(sd.conf->path) : NULL;
 	if (sd.conf->journal_path[0] != '/') {
-		char *j = absolute_path(sd.conf->journal_path);
+		char *j = conf_abspath(sd.conf->journal_path);
 
 		free(sd.conf->journal_path);
 		sd.conf->journal_path = j;
@@ -278,6 +250,10 @@ main(int argc, char **argv)
 		errno = err;
 		fatal("cannot open the control socket %s", sd.conf->ctl_sipctl);
 	}
+	if ((err = node_open(&sd)) != 0) {
+		errno = err;
+		fatal("cannot reach the mediad endpoints");
+	}
 	loop_signal(sd.loop, SIGTERM, on_term, &sd);
 	loop_signal(sd.loop, SIGINT, on_term, &sd);
 	loop_signal(sd.loop, SIGHUP, on_hup, &sd);
@@ -291,6 +267,8 @@ main(int argc, char **argv)
 	}
 
 	ctl_close(&sd);
+	node_close(&sd);	/* pending answers: their callbacks come now, with ECANCELED */
+	sd.stopping_hard = 1;
 	proxy_shutdown(&sd);
 	call_shutdown(&sd);
 	reg_shutdown(&sd);

@@ -15,8 +15,13 @@
  *     an unanswered INVITE with 408 and CANCELs the branches.
  * ACKs for 2xx and stray 2xx retransmissions are forwarded statelessly.
  *
+ * In relay mode (media.c) every SDP is anchored on mediad before it goes
+ * on: a request waits in its server transaction for mediad's answer, and
+ * responses going up wait in a queue so they keep their order.
+ *
  * A proxy context (struct pctx) lives from the request until its server
- * transaction has a final response and every branch has ended.  It does
+ * transaction has a final response, every branch has ended and nothing
+ * waits on mediad.  It does
  * not own the call record (call.c); it refers to it by Call-ID.
  */
 #include <errno.h>
@@ -34,6 +39,17 @@
 #define PROXY_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY, MESSAGE, PRACK"
 
 struct pctx;
+
+/* a response on its way up, waiting for mediad (or behind one that does) */
+struct pup {
+	struct txn		*st;
+	osip_message_t		*resp;		/* owned */
+	struct media_op		*op;
+	int			 ready;
+	int			 err;		/* mediad could not anchor it */
+	struct pctx		*ctx;
+	struct pup		*next;
+};
 
 struct pbranch {
 	struct pctx		*ctx;
@@ -54,6 +70,13 @@ struct pctx {
 	char			*call_id;
 	char			*refer_to;
 	struct loop_timer	 t_noanswer;
+	/* relay mode */
+	int			 from_leg;	/* the request's sender: 0 caller, 1 callee */
+	struct media_op		*mop;		/* the request waits on mediad */
+	struct pup		*upq;		/* responses waiting to go up, in order */
+	int			 mwait;		/* of those, how many wait on mediad */
+	struct tp_source	 src, dst;	/* kept for the continuation */
+	char			 looptag[17];
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -274,6 +297,8 @@ proxy_resolve_uri(struct sipd *sd, const osip_uri_t *u, struct tp_source *dst)
 
 /* ------------------------------------------------------------ context */
 
+static void proxy_drop_queued(struct pctx *ctx);
+
 static void
 proxy_ctx_free(struct pctx *ctx)
 {
@@ -283,6 +308,8 @@ proxy_ctx_free(struct pctx *ctx)
 		if (ctx->br[i].ct != NULL)
 			txn_detach(ctx->br[i].ct);
 	loop_timer_stop(ctx->sd->loop, &ctx->t_noanswer);
+	media_op_cancel(ctx->sd, ctx->mop);
+	proxy_drop_queued(ctx);
 	if (ctx->best != NULL)
 		osip_message_free(ctx->best);
 	free(ctx->br);
@@ -295,27 +322,24 @@ proxy_ctx_free(struct pctx *ctx)
 static void
 proxy_ctx_maybe_done(struct pctx *ctx)
 {
-	if (ctx->st == NULL && ctx->npending == 0)
+	if (ctx->st == NULL && ctx->npending == 0 && ctx->mop == NULL && ctx->upq == NULL)
 		proxy_ctx_free(ctx);
 }
 
 /*
- * Sends resp up the server transaction, minus our Via, with the operator's
+ * Sends resp up server transaction st, minus our Via, with the operator's
  * reason phrase.  resp is modified in place (no copy: this is the hot path
  * of every relayed response); the caller still owns and frees it.
  */
 static void
-proxy_send_up(struct pctx *ctx, osip_message_t *up)
+proxy_up_now(struct sipd *sd, struct txn *st, osip_message_t *up)
 {
 	osip_via_t *v;
 	int status = up->status_code;
-	const char *phrase = conf_reason_phrase(ctx->sd->conf, status);
-	struct txn *st = ctx->st;
+	const char *phrase = conf_reason_phrase(sd->conf, status);
 	char *buf;
 	size_t len;
 
-	if (st == NULL)
-		return;
 	v = osip_list_get(&up->vias, 0);
 	osip_list_remove(&up->vias, 0);
 	osip_via_free(v);
@@ -327,12 +351,113 @@ proxy_send_up(struct pctx *ctx, osip_message_t *up)
 		/* RFC 3261 16.7 item 6: a 503 downstream must not read as "we are overloaded" */
 		up->status_code = 500;
 		osip_free(up->reason_phrase);
-		up->reason_phrase = osip_strdup(msg_reason(ctx->sd, 500, NULL));
+		up->reason_phrase = osip_strdup(msg_reason(sd, 500, NULL));
 	}
-	if (status >= 200)
-		ctx->st = NULL;	/* final: later 2xx of other forks go up statelessly */
 	if (msg_to_str(up, &buf, &len) == 0)
-		txn_reply_text(ctx->sd, st, up->status_code, buf, len);
+		txn_reply_text(sd, st, up->status_code, buf, len);
+}
+
+/* Sends the queued responses that are ready, in order. */
+static void
+proxy_up_flush(struct pctx *ctx)
+{
+	struct pup *u;
+
+	while ((u = ctx->upq) != NULL && u->ready) {
+		ctx->upq = u->next;
+		proxy_up_now(ctx->sd, u->st, u->resp);
+		if (u->err != 0 && u->resp->status_code / 100 == 2 && ctx->initial_invite &&
+		    ctx->call_id != NULL && strcmp(ctx->method, "INVITE") == 0) {
+			/* answered, but its media has no relay: end it rather than leave it mute */
+			call_hangup_by(ctx->sd, ctx->call_id, "timeout", "media-lost");
+		}
+		osip_message_free(u->resp);
+		free(u);
+	}
+}
+
+/*
+ * sipd sends a final response of its own: provisional responses still in
+ * the queue are moot, and their transaction may end before mediad answers.
+ */
+static void
+proxy_drop_queued(struct pctx *ctx)
+{
+	struct pup *u;
+
+	while ((u = ctx->upq) != NULL) {
+		ctx->upq = u->next;
+		if (u->op != NULL) {
+			media_op_cancel(ctx->sd, u->op);
+			ctx->mwait--;
+		}
+		osip_message_free(u->resp);
+		free(u);
+	}
+}
+
+static void
+proxy_up_media_cb(struct sipd *sd, int err, void *arg)
+{
+	struct pup *u = arg;
+	struct pctx *ctx = u->ctx;
+
+	u->op = NULL;
+	u->ready = 1;
+	u->err = err;
+	if (err != 0)
+		log_warnx("proxy: call %s: a %d goes on with its SDP as it is", ctx->call_id,
+		    u->resp->status_code);
+	ctx->mwait--;
+	proxy_up_flush(ctx);
+	proxy_ctx_maybe_done(ctx);
+}
+
+/*
+ * Sends resp up the server transaction.  In relay mode its SDP is anchored
+ * on mediad first, and it waits (a copy) in ctx's queue behind any that
+ * wait already.  The caller still owns resp.
+ */
+static void
+proxy_send_up(struct pctx *ctx, osip_message_t *up)
+{
+	struct sipd *sd = ctx->sd;
+	struct txn *st = ctx->st;
+	struct call *c;
+	struct pup *u, **pp;
+	int r;
+
+	if (st == NULL)
+		return;
+	if (up->status_code >= 200)
+		ctx->st = NULL;	/* final: later 2xx of other forks go up statelessly */
+	c = ctx->call_id != NULL ? call_find(sd, ctx->call_id) : NULL;
+	if (ctx->upq == NULL && (c == NULL || !c->relay || osip_list_size(&up->bodies) == 0)) {
+		proxy_up_now(sd, st, up);
+		return;
+	}
+	u = xcalloc(1, sizeof(*u));
+	u->st = st;
+	u->ctx = ctx;
+	if (osip_message_clone(up, &u->resp) != 0) {
+		free(u);
+		return;
+	}
+	for (pp = &ctx->upq; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = u;
+	r = media_sdp(sd, c, u->resp, 1 - ctx->from_leg, &st->peer, proxy_up_media_cb, u, &u->op);
+	if (r == MEDIA_LATER) {
+		ctx->mwait++;
+		return;
+	}
+	if (r != MEDIA_NOW) {
+		log_warnx("proxy: call %s: SDP of a %d not anchored (%s): sent as it is",
+		    ctx->call_id, up->status_code, strerror(r));
+		u->err = r;
+	}
+	u->ready = 1;
+	proxy_up_flush(ctx);
 }
 
 /* The journal outcome of an initial INVITE that ended unanswered. */
@@ -374,6 +499,7 @@ proxy_send_best(struct pctx *ctx)
 		struct txn *st = ctx->st;
 
 		ctx->st = NULL;
+		proxy_drop_queued(ctx);
 		txn_reply_status(ctx->sd, st, status, NULL);
 	}
 }
@@ -464,6 +590,7 @@ proxy_noanswer_cb(void *arg)
 	ctx->noanswer = 1;
 	proxy_call_unanswered(ctx, 408);
 	ctx->st = NULL;
+	proxy_drop_queued(ctx);
 	txn_reply_status(ctx->sd, st, 408, NULL);
 	proxy_cancel_branches(ctx);
 	proxy_ctx_maybe_done(ctx);
@@ -586,6 +713,103 @@ proxy_authenticate(struct sipd *sd, struct txn *st, const struct tp_source *src)
 	}
 }
 
+/*
+ * Forks st's request to every registered contact of its callee (the most
+ * recent one only for pager-mode MESSAGE), and arms the no-answer timer
+ * of an INVITE.
+ */
+static void
+proxy_fork_all(struct pctx *ctx)
+{
+	struct sipd *sd = ctx->sd;
+	struct txn *st = ctx->st;
+	osip_message_t *req = st->req;
+	const char *user = req->req_uri->username;
+	struct reg_binding *b = reg_lookup(sd, user);
+	int invite = ctx->initial_invite;
+	int sent = 0, loops = 0;
+
+	for (; b != NULL; b = b->next) {
+		int last = b->next == NULL || !invite;
+
+		if (proxy_uri_text_is_local(sd, b->contact)) {
+			/* a contact naming sipd itself would come straight back */
+			log_info("proxy: %s's contact %s is this server: not forwarded",
+			    user, b->contact);
+			loops++;
+		} else if (proxy_fork(ctx, req, last, b->contact, &ctx->src, &b->src, invite,
+		    ctx->looptag) == 0)
+			sent++;
+		if (last)
+			break;
+	}
+	if (sent == 0) {
+		int status = loops > 0 ? 482 : 480;
+
+		proxy_call_unanswered(ctx, status);
+		ctx->st = NULL;
+		txn_reply_status(sd, st, status, NULL);
+		proxy_ctx_maybe_done(ctx);
+		return;
+	}
+	if (invite)
+		loop_timer_start(sd->loop, &ctx->t_noanswer,
+		    (uint64_t)sd->conf->no_answer_timeout * 1000);
+}
+
+/* An INVITE that cannot get media: 503 with Retry-After, or 488 for an SDP we cannot read. */
+static void
+proxy_media_refused(struct pctx *ctx, int err)
+{
+	struct txn *st = ctx->st;
+	char hdr[256];
+
+	if (st == NULL)
+		return;
+	if (err == EBADMSG) {
+		proxy_call_unanswered(ctx, 488);
+		snprintf(hdr, sizeof(hdr), "Warning: 399 %s \"SDP not understood\"\r\n",
+		    ctx->sd->conf->domain);
+		ctx->st = NULL;
+		txn_reply_hdrs(ctx->sd, st, 488, NULL, hdr);
+	} else {
+		proxy_call_unanswered(ctx, 503);
+		ctx->st = NULL;
+		txn_reply_hdrs(ctx->sd, st, 503, err == ENOSPC ? "No free media ports" :
+		    "No media relay available", "Retry-After: 5\r\n");
+	}
+}
+
+static void
+proxy_invite_media_cb(struct sipd *sd, int err, void *arg)
+{
+	struct pctx *ctx = arg;
+
+	ctx->mop = NULL;
+	if (ctx->st != NULL) {	/* else CANCELled meanwhile, and answered */
+		if (err != 0)
+			proxy_media_refused(ctx, err);
+		else
+			proxy_fork_all(ctx);
+	}
+	proxy_ctx_maybe_done(ctx);
+}
+
+/* relay or p2p: an explicit users[].media "relay" on either side wins, then "p2p", then media.mode */
+static const char *
+proxy_media_mode(struct sipd *sd, const char *caller, const char *callee)
+{
+	const struct conf_user *a = caller ? conf_user_find(sd->conf, caller) : NULL;
+	const struct conf_user *b = callee ? conf_user_find(sd->conf, callee) : NULL;
+	const char *ma = a ? a->media : NULL, *mb = b ? b->media : NULL;
+
+	if ((ma && strcmp(ma, "relay") == 0) || (mb && strcmp(mb, "relay") == 0))
+		return "relay";
+	if ((ma && strcmp(ma, "p2p") == 0) || (mb && strcmp(mb, "p2p") == 0))
+		return "p2p";
+	return sd->conf->media_mode;
+}
+
 static void
 proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, const char *looptag)
 {
@@ -593,8 +817,8 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 	const char *user = req->req_uri->username;
 	struct reg_binding *b;
 	struct pctx *ctx;
-	int invite = strcmp(req->sip_method, "INVITE") == 0;
-	int sent = 0, loops = 0;
+	struct call *c;
+	int invite = strcmp(req->sip_method, "INVITE") == 0, r;
 
 	if (proxy_authenticate(sd, st, src))
 		return;
@@ -615,37 +839,73 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 		return;
 	}
 	ctx = proxy_ctx_new(sd, st, req);
-	if (invite) {
-		ctx->initial_invite = 1;
-		call_start(sd, req, src, "p2p");
-	}
-	for (; b != NULL; b = b->next) {
-		/* pager mode (not INVITE): the most recent contact only */
-		int last = b->next == NULL || !invite;
-
-		if (proxy_uri_text_is_local(sd, b->contact)) {
-			/* a contact naming sipd itself would come straight back */
-			log_info("proxy: %s's contact %s is this server: not forwarded",
-			    user, b->contact);
-			loops++;
-		} else if (proxy_fork(ctx, req, last, b->contact, src, &b->src, invite,
-		    looptag) == 0)
-			sent++;
-		if (last)
-			break;
-	}
-	if (sent == 0) {
-		int status = loops > 0 ? 482 : 480;
-
-		proxy_call_unanswered(ctx, status);
-		ctx->st = NULL;
-		txn_reply_status(sd, st, status, NULL);
-		proxy_ctx_maybe_done(ctx);
+	ctx->src = *src;
+	memcpy(ctx->looptag, looptag, sizeof(ctx->looptag));
+	if (!invite) {
+		proxy_fork_all(ctx);
 		return;
 	}
-	if (invite)
-		loop_timer_start(sd->loop, &ctx->t_noanswer,
-		    (uint64_t)sd->conf->no_answer_timeout * 1000);
+	ctx->initial_invite = 1;
+	c = call_start(sd, req, src, proxy_media_mode(sd, req->from->url->username, user));
+	if (strcmp(c->media, "relay") == 0) {
+		if ((r = media_call_begin(sd, c)) != 0) {
+			log_warnx("proxy: call %s: no live mediad: 503", c->call_id);
+			proxy_media_refused(ctx, r);
+			proxy_ctx_maybe_done(ctx);
+			return;
+		}
+		r = media_sdp(sd, c, req, 0, &b->src, proxy_invite_media_cb, ctx, &ctx->mop);
+		if (r == MEDIA_LATER)
+			return;		/* proxy_invite_media_cb goes on */
+		if (r != MEDIA_NOW) {
+			proxy_media_refused(ctx, r);
+			proxy_ctx_maybe_done(ctx);
+			return;
+		}
+	}
+	proxy_fork_all(ctx);
+}
+
+/* Sends st's in-dialog request on to ctx->dst. */
+static void
+proxy_dialog_forward(struct pctx *ctx)
+{
+	struct txn *st = ctx->st;
+
+	if (proxy_fork(ctx, st->req, 1, NULL, &ctx->src, &ctx->dst, 0, ctx->looptag) != 0) {
+		ctx->st = NULL;
+		txn_reply_status(ctx->sd, st, 503, "Next hop unreachable");
+	}
+	proxy_ctx_maybe_done(ctx);
+}
+
+/* A re-INVITE or UPDATE whose SDP mediad could not take. */
+static void
+proxy_dialog_refused(struct pctx *ctx, int err)
+{
+	struct txn *st = ctx->st;
+
+	ctx->st = NULL;
+	if (err == EBADMSG)
+		txn_reply_status(ctx->sd, st, 488, "SDP not understood");
+	else
+		txn_reply_hdrs(ctx->sd, st, 503, err == ENOSPC ? "No free media ports" :
+		    "No media relay available", "Retry-After: 5\r\n");
+	proxy_ctx_maybe_done(ctx);
+}
+
+static void
+proxy_dialog_media_cb(struct sipd *sd, int err, void *arg)
+{
+	struct pctx *ctx = arg;
+
+	ctx->mop = NULL;
+	if (ctx->st == NULL)
+		proxy_ctx_maybe_done(ctx);
+	else if (err != 0)
+		proxy_dialog_refused(ctx, err);
+	else
+		proxy_dialog_forward(ctx);
 }
 
 /* A request within a dialog (To tag), to the other party of its call. */
@@ -688,15 +948,51 @@ proxy_in_dialog(struct sipd *sd, struct txn *st, const struct tp_source *src,
 
 		ctx->refer_to = xstrdup(rt ? rt : "");
 	}
+	ctx->from_leg = by_caller ? 0 : 1;
+	ctx->src = *src;
+	ctx->dst = dst;
+	memcpy(ctx->looptag, looptag, sizeof(ctx->looptag));
 	if (is_bye && c != NULL) {
 		/* the journal's call-end is the BYE itself, whatever its answer */
 		call_end(sd, c, by_caller ? "caller" : "callee");
+		c = NULL;
 	}
-	if (proxy_fork(ctx, req, 1, NULL, src, &dst, 0, looptag) != 0) {
-		ctx->st = NULL;
-		txn_reply_status(sd, st, 503, "Next hop unreachable");
-		proxy_ctx_maybe_done(ctx);
+	if (c != NULL && leg != NULL) {
+		int r = media_sdp(sd, c, req, ctx->from_leg, &dst, proxy_dialog_media_cb, ctx,
+		    &ctx->mop);
+
+		if (r == MEDIA_LATER)
+			return;		/* proxy_dialog_media_cb goes on */
+		if (r != MEDIA_NOW) {
+			proxy_dialog_refused(ctx, r);
+			return;
+		}
 	}
+	proxy_dialog_forward(ctx);
+}
+
+/* an ACK waiting for mediad */
+struct pack {
+	osip_message_t		*ack;
+	struct tp_source	 dst;
+};
+
+static void
+proxy_ack_media_cb(struct sipd *sd, int err, void *arg)
+{
+	struct pack *pa = arg;
+	char *buf;
+	size_t len;
+
+	if (err != 0)
+		log_warnx("proxy: an ACK's SDP not anchored (%s): sent as it is", strerror(err));
+	txn_add_via(sd, pa->ack, &pa->dst);
+	if (msg_to_str(pa->ack, &buf, &len) == 0) {
+		tp_send(sd, &pa->dst, buf, len);
+		osip_free(buf);
+	}
+	osip_message_free(pa->ack);
+	free(pa);
 }
 
 /* An ACK for a 2xx: a transaction of its own, forwarded statelessly. */
@@ -726,9 +1022,27 @@ proxy_ack(struct sipd *sd, osip_message_t *req, const struct tp_source *src)
 			return;
 	} else if (proxy_resolve_uri(sd, req->req_uri, &dst) != 0)
 		return;
+	proxy_decrement_mf(req);
+	if (c != NULL && c->relay && osip_list_size(&req->bodies) > 0) {
+		/* an ACK with the answer to a late offer: a copy waits for mediad */
+		struct pack *pa = xcalloc(1, sizeof(*pa));
+		struct media_op *op;
+		int r;
+
+		pa->dst = dst;
+		if (osip_message_clone(req, &pa->ack) != 0) {
+			free(pa);
+			return;
+		}
+		r = media_sdp(sd, c, pa->ack, leg == &c->callee ? 0 : 1, &dst, proxy_ack_media_cb,
+		    pa, &op);
+		if (r == MEDIA_LATER)
+			return;
+		proxy_ack_media_cb(sd, r == MEDIA_NOW ? 0 : r, pa);
+		return;
+	}
 	/* in place: the caller frees req right after */
 	fwd = req;
-	proxy_decrement_mf(fwd);
 	txn_add_via(sd, fwd, &dst);
 	if (msg_to_str(fwd, &buf, &len) == 0) {
 		tp_send(sd, &dst, buf, len);
@@ -814,6 +1128,7 @@ proxy_cancel(struct sipd *sd, struct txn *ist)
 
 		proxy_call_unanswered(ctx, 487);
 		ctx->st = NULL;
+		proxy_drop_queued(ctx);
 		txn_reply_status(sd, st, 487, NULL);
 		proxy_ctx_maybe_done(ctx);
 		return;
@@ -844,6 +1159,17 @@ proxy_stray_response(struct sipd *sd, osip_message_t *resp)
 	}
 	p = NULL;
 	up = resp;	/* in place: the caller frees it */
+	if (up->call_id != NULL && up->call_id->number != NULL) {
+		/* a retransmitted 2xx carries the SDP mediad has already taken */
+		struct call *c = call_find(sd, up->call_id->number);
+		const char *ftag = msg_from_tag(up);
+		int from_leg = c != NULL && c->caller.tag != NULL && ftag != NULL &&
+		    strcmp(ftag, c->caller.tag) == 0 ? 1 : 0;
+
+		if (c != NULL && media_sdp_again(sd, c, up, from_leg) != 0)
+			log_info("proxy: call %s: a 2xx with a new SDP from another fork "
+			    "goes on unanchored", c->call_id);
+	}
 	v = osip_list_get(&up->vias, 0);
 	osip_list_remove(&up->vias, 0);
 	osip_via_free(v);

@@ -10,6 +10,8 @@
  *   reg.c        registrar and location table                  reg_*
  *   proxy.c      request routing: local users, forking, CANCEL proxy_*
  *   call.c       dialog state of 1:1 calls, hangup, journal     call_*
+ *   media.c      relay mode: SDP read, anchored on mediad, rewritten media_*
+ *   node.c       the mediad nodes: ZeroMQ, heartbeat, requests   node_*
  *   journal.c    the call journal writer                        journal_*
  *   ctl.c        the admin control socket (ZeroMQ) for sipctl   ctl_*
  *   main.c       options, config, logging, sockets, the loop
@@ -26,6 +28,7 @@
 
 #include "common/conf.h"
 #include "common/loop.h"
+#include "proto/proto.h"
 
 #define SIPD_T1		500	/* ms, RFC 3261 timer values */
 #define SIPD_T2		4000
@@ -292,11 +295,19 @@ struct call_leg {
 	int			 cseq_known;
 };
 
+struct media_op;
+
 struct call {
 	char			*call_id;
 	enum call_state		 state;
 	struct call_leg		 caller, callee;
 	char			*media;		/* "relay" or "p2p" */
+	/* relay mode (media.c) */
+	int			 relay;
+	int			 node;		/* mediad node index; -1 none */
+	uint64_t		 node_instance;
+	int			 updates_sent;	/* mediad has (or will have) a session */
+	char			*sdp_in[2], *sdp_out[2];	/* last SDP per leg, as rewritten */
 	time_t			 start_wall;	/* for sipctl */
 	uint64_t		 start_ms, answer_ms;	/* monotonic */
 	struct call		*hnext;
@@ -324,14 +335,114 @@ struct call_leg *call_in_dialog(struct sipd *sd, struct call *c, const osip_mess
 	    const struct tp_source *src);
 /* A REFER was accepted (2xx) in call c. */
 void	 call_transfer(struct sipd *sd, struct call *c, const char *target);
-/* Ends the call: who is "caller", "callee", "timeout" or "admin". */
+/*
+ * Ends the call: who is "caller", "callee", "timeout" or "admin"; reason
+ * (NULL: none) goes to the journal line.  In relay mode the line waits for
+ * mediad's final figures (caller_pkts, callee_pkts, ...), a moment at most.
+ */
 void	 call_end(struct sipd *sd, struct call *c, const char *who);
+void	 call_end_reason(struct sipd *sd, struct call *c, const char *who, const char *reason);
+/* mediad reported no RTP for idle_ms on call_id: BYEs and call-end by=timeout. */
+void	 call_media_timeout(struct sipd *sd, const char *call_id, uint32_t idle_ms);
+/* mediad node lost its sessions (died, restarted): end the calls that were on it. */
+void	 call_media_lost(struct sipd *sd, int node);
 /* sipctl call hangup: BYE to both legs; 0, ENOENT (no such call) or EBUSY (not answered yet). */
 int	 call_hangup(struct sipd *sd, const char *call_id);
+/* BYEs to both legs and call-end with who and reason; the same errors. */
+int	 call_hangup_by(struct sipd *sd, const char *call_id, const char *who, const char *reason);
 typedef void (*call_visit_cb)(const struct call *c, void *arg);
 void	 call_foreach(struct sipd *sd, call_visit_cb cb, void *arg);
 size_t	 call_count(struct sipd *sd);
 const char *call_state_name(enum call_state s);
+
+/* ---------------------------------------------------------------- media.c */
+
+enum { MEDIA_NOW = -1, MEDIA_LATER = -2 };
+
+/* One m= line of an SDP, as media.c reads it. */
+struct media_sdp_stream {
+	int		 kind;		/* enum proto_media_kind */
+	char		 addr[64];	/* c= (media, else session level) */
+	unsigned	 port, rtcp_port;
+	int		 dir;		/* enum proto_media_dir */
+	unsigned	 clock;		/* RTP clock of the first format */
+};
+
+struct media_sdp {
+	int			 n;
+	struct media_sdp_stream	 s[PROTO_STREAMS_MAX];
+};
+
+typedef void (*media_done_cb)(struct sipd *sd, int err, void *arg);
+
+/* Reads an SDP body; 0 or EINVAL (no m= line, too many, an m= without address). */
+int	 media_sdp_parse(const char *body, size_t len, struct media_sdp *out);
+/*
+ * The SDP body with c= set to addr, the i-th m= port to ports[i] (0 stays
+ * 0), a=rtcp to the port above, ICE attributes removed; malloc'd.
+ */
+char	*media_sdp_rewrite(const char *body, size_t len, const char *addr,
+	    const uint32_t *ports, int nports, size_t *outlen);
+/* c goes through mediad: picks the least-loaded live node; 0 or EHOSTDOWN. */
+int	 media_call_begin(struct sipd *sd, struct call *c);
+/*
+ * m, from leg from_leg (0 caller, 1 callee) of c, is about to go toward
+ * `toward`.  Returns MEDIA_NOW when m may go as it is now (no SDP, not
+ * relayed, or the same SDP as last time, rewritten again at once);
+ * MEDIA_LATER when mediad was asked: cb(sd, err, arg) comes once, with m
+ * rewritten when err is 0, unless media_op_cancel(*opp) is called first;
+ * else an errno: EBADMSG (SDP unreadable), EHOSTDOWN (no live mediad).
+ */
+int	 media_sdp(struct sipd *sd, struct call *c, osip_message_t *m, int from_leg,
+	    const struct tp_source *toward, media_done_cb cb, void *arg, struct media_op **opp);
+void	 media_op_cancel(struct sipd *sd, struct media_op *op);
+/*
+ * A retransmission, rewritten at once as the same SDP was the last time:
+ * 0 (done, or nothing to rewrite) or ENOENT (an SDP mediad has not seen).
+ */
+int	 media_sdp_again(struct sipd *sd, struct call *c, osip_message_t *m, int from_leg);
+struct media_totals {
+	uint64_t	 pkts[2], lost[2];	/* RTP received from each leg's phone */
+};
+typedef void (*media_end_cb)(struct sipd *sd, const struct media_totals *t, void *arg);
+/*
+ * Deletes c's session on mediad; cb gets its final figures (NULL if mediad
+ * did not answer).  0, or ENOENT when c has no session (cb not called).
+ */
+int	 media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg);
+
+/* ---------------------------------------------------------------- node.c */
+
+/* What sipd knows of a mediad node (sipctl status). */
+struct node_info {
+	int		 live;
+	char		 name[256];
+	char		 address[64];	/* its SDP address; "" = sipd's own */
+	uint64_t	 instance;
+	uint32_t	 capacity, free, sessions, load;
+	uint64_t	 hello_sent;
+};
+
+/* The answer m to a request (NULL with err: ETIMEDOUT, EHOSTDOWN, or from an ERROR). */
+typedef void (*node_reply_cb)(struct sipd *sd, const struct proto_msg *m, int err, void *arg);
+
+int	 node_open(struct sipd *sd);	/* connects to every control.media endpoint */
+void	 node_close(struct sipd *sd);
+/* The least-loaded live node (counted as one call busier), or -1. */
+int	 node_pick(struct sipd *sd);
+/*
+ * Sends m (its reqid is set here) to node; cb comes once with the answer
+ * or an error.  0, or EHOSTDOWN (node not live) or another errno (cb not
+ * called).  *reqidp names the request for node_cancel.
+ */
+int	 node_request(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb,
+	    void *arg, uint32_t *reqidp);
+void	 node_cancel(struct sipd *sd, uint32_t reqid);
+const struct node_info *node_info(struct sipd *sd, int node);
+const char *node_endpoint(struct sipd *sd, int node);
+int	 node_count(struct sipd *sd);
+/* The errno for an ERROR code from mediad. */
+int	 node_errno(uint32_t code);
 
 /* ---------------------------------------------------------------- journal.c */
 
@@ -370,6 +481,7 @@ struct auth;
 struct call_table;
 struct proxy;
 struct ctl;
+struct node_table;
 
 struct sipd {
 	struct parley_conf	*conf;
@@ -383,12 +495,14 @@ struct sipd {
 	struct proxy		*proxy;
 	struct call_table	*calls;
 	struct ctl		*ctl;
+	struct node_table	*nodes;
 	void			*zmq;		/* ZeroMQ context */
 	struct msg_stats	 stats;
 	time_t			 started;	/* wall clock, for sipctl status */
 	uint64_t		 started_ms;
 	const char		*server_name;	/* "Parley/0.1.0" */
 	int			 stopping;
+	int			 stopping_hard;	/* freeing everything: no more messages */
 };
 
 /* Graceful shutdown: end calls with BYE, then stop the loop. */

@@ -164,7 +164,8 @@ START_TEST(test_good_file)
 	ck_assert_int_eq(c->rec_legs, 0);
 	ck_assert_str_eq(c->journal_path, "/tmp/j/calls.log");
 	ck_assert_int_eq(c->journal_json, 1);
-	ck_assert_str_eq(c->ctl_media, "tcp://127.0.0.1:7000");
+	ck_assert_uint_eq(c->nctl_media, 1);
+	ck_assert_str_eq(c->ctl_media[0], "tcp://127.0.0.1:7000");
 	ck_assert_int_eq(c->log_level, 3);
 	conf_free(c);
 }

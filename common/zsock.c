@@ -1,0 +1,156 @@
+/*
+ * zsock.c — ZeroMQ helpers shared by sipd, mediad and recd (see zsock.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "common/zsock.h"
+
+/*
+ * Creates the missing directories above the file path (mode 0750, whatever
+ * the umask).  Those that exist are left as they are.
+ */
+static int
+zsock_mkparents(const char *path)
+{
+	char *dir, *s;
+	int err = 0;
+
+	dir = xstrdup(path);
+	if ((s = strrchr(dir, '/')) == NULL || s == dir)
+		goto out;
+	*s = '\0';
+	for (s = dir + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		if (*s == '/')
+			*s = '\0';
+		else
+			s = NULL;
+		if (mkdir(dir, 0750) == 0) {
+			if (chmod(dir, 0750) != 0) {
+				err = errno;
+				goto out;
+			}
+			log_info("created %s", dir);
+		} else if (errno != EEXIST) {
+			err = errno;
+			log_warn("cannot create %s", dir);
+			goto out;
+		}
+		if (s == NULL)
+			break;
+		*s = '/';
+	}
+out:
+	free(dir);
+	return err;
+}
+
+int
+zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
+{
+	const char *path = NULL;
+	int err;
+
+	*pathp = NULL;
+	/* ipc://@name is Linux's abstract namespace: no file */
+	if (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && ep[6] != '\0') {
+		path = ep + 6;
+		if ((err = zsock_mkparents(path)) != 0)
+			return err;
+	}
+	if (zmq_bind(sock, ep) != 0) {
+		err = errno;
+		log_warnx("%s: cannot bind %s: %s", what, ep, zmq_strerror(err));
+		return err;
+	}
+	if (path != NULL && chmod(path, 0660) != 0) {
+		err = errno;
+		log_warn("%s: chmod %s", what, path);
+		return err;
+	}
+	if (path != NULL)
+		*pathp = xstrdup(path);
+	return 0;
+}
+
+void
+zsock_unlink(char *path)
+{
+	if (path != NULL && unlink(path) != 0 && errno != ENOENT)
+		log_warn("unlink %s", path);
+	free(path);
+}
+
+int
+zsock_recv(void *sock, zmq_msg_t *parts, size_t max, size_t *n)
+{
+	zmq_msg_t spare, *p;
+	int more, toomany = 0;
+
+	*n = 0;
+	for (;;) {
+		p = *n < max ? &parts[*n] : &spare;
+		zmq_msg_init(p);
+		if (zmq_msg_recv(p, sock, ZMQ_DONTWAIT) < 0) {
+			int err = errno;
+
+			zmq_msg_close(p);
+			/* a multipart message arrives whole: EAGAIN comes only first */
+			while (*n > 0)
+				zmq_msg_close(&parts[--*n]);
+			return err;
+		}
+		more = zmq_msg_more(p);
+		if (p == &spare) {
+			zmq_msg_close(p);
+			toomany = 1;
+		} else
+			(*n)++;
+		if (!more)
+			break;
+	}
+	if (toomany) {
+		while (*n > 0)
+			zmq_msg_close(&parts[--*n]);
+		return E2BIG;
+	}
+	return 0;
+}
+
+int
+zsock_send(void *sock, const zmq_msg_t *env, size_t nenv, const void *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < nenv; i++)
+		if (zmq_send(sock, zmq_msg_data((zmq_msg_t *)&env[i]), zmq_msg_size((zmq_msg_t *)&env[i]),
+		    ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+			return errno;
+	if (zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
+		return errno;
+	return 0;
+}
+
+int
+zsock_readable(void *sock)
+{
+	size_t sz;
+	int ev;
+
+	for (;;) {
+		sz = sizeof(ev);
+		if (zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &sz) == 0)
+			return (ev & ZMQ_POLLIN) != 0;
+		if (errno != EINTR) {
+			log_warnx("ZMQ_EVENTS: %s", zmq_strerror(errno));
+			return 0;
+		}
+	}
+}

@@ -1,0 +1,346 @@
+/*
+ * ctl.c — mediad's control socket: a ZeroMQ ROUTER bound on control.media
+ * (the first endpoint when it is a list) that sipd's DEALER connects to.
+ *
+ * Only the wire layer: each message is decoded (proto/), handed to one
+ * handler that calls session.c, and answered with the same request id;
+ * anything refused is answered with an ERROR naming why.  Handled:
+ *   HELLO           -> MEDIA_STATUS (the node's announcement and heartbeat)
+ *   SESSION_UPDATE  -> SESSION_PORTS, or ERROR (no ports, invalid)
+ *   SESSION_DELETE  -> STATS (the final figures), or ERROR (no session)
+ *   STATS_REQ       -> STATS
+ * and sent unasked: SESSION_TIMEOUT, to the sipd that made the session.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <zmq.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "common/zsock.h"
+#include "mediad.h"
+
+#define CTL_BUDGET	256	/* messages per wake-up before yielding to the packet path */
+#define CTL_MAX_PARTS	3	/* routing id, optional empty delimiter, payload */
+
+#define CTL_PEERS	16	/* sipd instances remembered */
+
+/* a sipd that says HELLO: its routing id and when it last did */
+struct ctl_peer {
+	uint8_t		 id[256];
+	size_t		 len;
+	uint64_t	 seen;
+};
+
+struct ctl {
+	void			*sock;
+	int			 fd;
+	char			*path;
+	struct loop_timer	 t_more;
+	struct ctl_peer		 peers[CTL_PEERS];
+};
+
+/* the message being handled: who sent it */
+struct ctl_req {
+	struct mediad	*md;
+	zmq_msg_t	*env;
+	size_t		 nenv;
+};
+
+static void
+ctl_reply(struct mediad *md, const struct ctl_req *rq, void *buf, size_t len)
+{
+	int err = zsock_send(md->ctl->sock, rq->env, rq->nenv, buf, len);
+
+	if (err != 0)
+		log_warnx("ctl: answer dropped: %s", zmq_strerror(err));
+	free(buf);
+}
+
+/* Remembers that the peer with routing id id said HELLO now. */
+static void
+ctl_peer_seen(struct mediad *md, const void *id, size_t len)
+{
+	struct ctl_peer *p, *oldest = &md->ctl->peers[0];
+	int i;
+
+	if (len > sizeof(p->id))
+		return;
+	for (i = 0; i < CTL_PEERS; i++) {
+		p = &md->ctl->peers[i];
+		if (p->len == len && memcmp(p->id, id, len) == 0)
+			break;
+		if (p->seen < oldest->seen)
+			oldest = p;
+	}
+	if (i == CTL_PEERS) {
+		p = oldest;
+		memcpy(p->id, id, len);
+		p->len = len;
+	}
+	p->seen = loop_now(md->loop);
+}
+
+int
+ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms)
+{
+	uint64_t now = loop_now(md->loop);
+	int i;
+
+	if (md->ctl == NULL)
+		return 1;
+	for (i = 0; i < CTL_PEERS; i++) {
+		const struct ctl_peer *p = &md->ctl->peers[i];
+
+		if (p->len == len && memcmp(p->id, id, len) == 0)
+			return now - p->seen < within_ms;
+	}
+	return 1;	/* never said HELLO (a tool, not sipd): cannot tell */
+}
+
+static int
+ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct mediad *md = rq->md;
+	void *buf;
+	size_t len;
+	int err;
+
+	log_debug("ctl: HELLO from %s %s (instance %016llx)", m->process, m->node,
+	    (unsigned long long)m->instance);
+	ctl_peer_seen(md, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
+	if ((err = proto_encode_media_status(reqid, md->node, md->instance, md->advertise,
+	    ports_capacity(md->ports), ports_free_count(md->ports),
+	    (uint32_t)session_count(md), md->load, &buf, &len)) != 0)
+		return err;
+	ctl_reply(md, rq, buf, len);
+	return 0;
+}
+
+static int
+ctl_on_session_update(uint32_t reqid, const struct proto_session_update *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct mediad *md = rq->md;
+	const uint32_t *pa, *pb;
+	size_t n, olen = zmq_msg_size(&rq->env[0]);
+	void *buf;
+	size_t len;
+	int err;
+
+	if ((err = session_update(md, m, zmq_msg_data(&rq->env[0]), olen, &pa, &pb, &n)) != 0) {
+		log_info("ctl: session %s leg %u refused: %s", m->call, m->leg,
+		    err == ENOSPC ? "no free ports" : strerror(err));
+		return err;
+	}
+	log_debug("ctl: session %s leg %u: %zu stream(s)", m->call, m->leg, n);
+	if ((err = proto_encode_session_ports(reqid, m->call, md->advertise, n, pa, n, pb, &buf,
+	    &len)) != 0)
+		return err;
+	ctl_reply(md, rq, buf, len);
+	return 0;
+}
+
+static int
+ctl_send_stats(struct mediad *md, const struct ctl_req *rq, uint32_t reqid, struct session *s)
+{
+	struct session_rows r;
+	void *buf;
+	size_t len, n;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	session_stats(md, s, &r);
+	n = r.n;
+	err = proto_encode_stats(reqid, n, (const char *const *)r.calls, n, r.streams, n, r.legs,
+	    n, r.kinds, n, r.pkts_in, n, r.bytes_in, n, r.pkts_out, n, r.bytes_out, n, r.lost,
+	    n, r.jitter_us, n, r.rr_lost, n, r.rr_jitter_us, n, (const char *const *)r.latched,
+	    &buf, &len);
+	session_rows_free(&r);
+	if (err != 0)
+		return err;
+	ctl_reply(md, rq, buf, len);
+	return 0;
+}
+
+static int
+ctl_on_session_delete(uint32_t reqid, const struct proto_session_delete *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct session *s = session_find(rq->md, m->call);
+	int err;
+
+	if (s == NULL)
+		return ENOENT;
+	err = ctl_send_stats(rq->md, rq, reqid, s);
+	log_debug("ctl: session %s deleted", m->call);
+	session_delete(rq->md, s);
+	return err;
+}
+
+static int
+ctl_on_stats_req(uint32_t reqid, const struct proto_stats_req *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct session *s = NULL;
+
+	if (m->call[0] != '\0' && (s = session_find(rq->md, m->call)) == NULL)
+		return ENOENT;
+	return ctl_send_stats(rq->md, rq, reqid, s);
+}
+
+static const struct proto_handlers ctl_handlers = {
+	.hello = ctl_on_hello,
+	.session_update = ctl_on_session_update,
+	.session_delete = ctl_on_session_delete,
+	.stats_req = ctl_on_stats_req,
+};
+
+void
+ctl_send_timeout(struct mediad *md, struct session *s, uint32_t idle_ms)
+{
+	void *buf;
+	size_t len;
+	int err;
+
+	if (md->ctl == NULL || s->owner_len == 0)
+		return;
+	if (proto_encode_session_timeout(0, s->call, idle_ms, &buf, &len) != 0)
+		return;
+	if (zmq_send(md->ctl->sock, s->owner, s->owner_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(md->ctl->sock, buf, len, ZMQ_DONTWAIT) < 0) {
+		err = errno;
+		log_warnx("ctl: timeout of %s not sent: %s", s->call, zmq_strerror(err));
+	}
+	free(buf);
+}
+
+static void
+ctl_recv(struct mediad *md)
+{
+	struct ctl *c = md->ctl;
+	zmq_msg_t parts[CTL_MAX_PARTS];
+	struct ctl_req rq = { .md = md };
+	struct proto_msg m;
+	size_t n = 0, i, len, blen;
+	const void *data;
+	void *buf;
+	int err;
+
+	if ((err = zsock_recv(c->sock, parts, CTL_MAX_PARTS, &n)) != 0) {
+		if (err != EAGAIN)
+			log_warnx("ctl: receive: %s", zmq_strerror(err));
+		return;
+	}
+	if (n < 2) {
+		log_warnx("ctl: dropped a message of too few frames");
+		goto out;
+	}
+	rq.env = parts;
+	rq.nenv = n - 1;
+	data = zmq_msg_data(&parts[n - 1]);
+	len = zmq_msg_size(&parts[n - 1]);
+	if ((err = proto_decode(data, len, &m)) == 0) {
+		if (m.type == PROTO_ERROR) {
+			log_warnx("ctl: a peer sent ERROR %u: %s", m.u.error.code, m.u.error.text);
+			proto_msg_free(&m);
+			goto out;
+		}
+		err = proto_dispatch(&m, &ctl_handlers, &rq);
+		proto_msg_free(&m);
+	}
+	if (err != 0) {
+		if (proto_encode_refusal(data, len, err, &buf, &blen) == 0)
+			ctl_reply(md, &rq, buf, blen);
+	}
+out:
+	for (i = 0; i < n; i++)
+		zmq_msg_close(&parts[i]);
+}
+
+static void
+ctl_drain(struct mediad *md)
+{
+	size_t n;
+
+	for (n = 0; zsock_readable(md->ctl->sock); n++) {
+		if (n == CTL_BUDGET) {
+			loop_timer_start(md->loop, &md->ctl->t_more, 0);
+			return;
+		}
+		ctl_recv(md);
+	}
+}
+
+static void
+ctl_on_fd(int fd, uint32_t events, void *arg)
+{
+	ctl_drain(arg);
+}
+
+static void
+ctl_on_more(void *arg)
+{
+	ctl_drain(arg);
+}
+
+int
+ctl_open(struct mediad *md)
+{
+	const char *ep = md->conf->ctl_media[0];
+	struct ctl *c = xcalloc(1, sizeof(*c));
+	int linger = 0, err = 0;
+	int64_t maxmsg = PROTO_HDR_LEN + 64 * 1024;	/* requests are small */
+	size_t sz;
+
+	c->fd = -1;
+	loop_timer_init(&c->t_more, ctl_on_more, md);
+	if ((c->sock = zmq_socket(md->zmq, ZMQ_ROUTER)) == NULL) {
+		err = errno;
+		goto out;
+	}
+	if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
+		err = errno;
+		goto out;
+	}
+	if ((err = zsock_bind(c->sock, ep, "ctl", &c->path)) != 0)
+		goto out;
+	sz = sizeof(c->fd);
+	if (zmq_getsockopt(c->sock, ZMQ_FD, &c->fd, &sz) != 0) {
+		err = errno;
+		goto out;
+	}
+	if ((err = loop_fd_add(md->loop, c->fd, EPOLLIN, ctl_on_fd, md)) != 0)
+		goto out;
+	md->ctl = c;
+	log_info("ctl: control socket on %s", ep);
+	ctl_drain(md);
+out:
+	if (err != 0) {
+		if (c->sock != NULL)
+			zmq_close(c->sock);
+		zsock_unlink(c->path);
+		free(c);
+	}
+	return err;
+}
+
+void
+ctl_close(struct mediad *md)
+{
+	struct ctl *c = md->ctl;
+
+	if (c == NULL)
+		return;
+	loop_timer_stop(md->loop, &c->t_more);
+	loop_fd_del(md->loop, c->fd);
+	zmq_close(c->sock);
+	zsock_unlink(c->path);
+	free(c);
+	md->ctl = NULL;
+}

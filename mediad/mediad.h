@@ -1,0 +1,197 @@
+/*
+ * mediad.h — the private header of mediad: its context struct, the media
+ * session model, and the prototypes of every mediad file, grouped by file.
+ *
+ * mediad is layered like sipd:
+ *   ctl.c      the control socket (ZeroMQ ROUTER): decodes proto messages
+ *              from sipd, calls session.c, encodes the answers     ctl_*
+ *   session.c  media sessions: one per call, one stream per m= line, two
+ *              legs per stream; figures, RTP timeouts              session_*
+ *   ports.c    the pool of RTP/RTCP port pairs from media.rtp_ports ports_*
+ *   relay.c    the packet path: receive, latch, count, forward     relay_*
+ *   main.c     options, config, logging, the loop
+ * The packet path never parses control messages; session.c never calls
+ * zmq_*.
+ */
+#ifndef PARLEY_MEDIAD_H
+#define PARLEY_MEDIAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/conf.h"
+#include "common/loop.h"
+#include "proto/proto.h"
+
+#define MEDIAD_RELATCH_MS	2000	/* a latched source silent this long may be replaced */
+#define MEDIAD_ORPHAN_MS	10000	/* a session whose sipd is silent this long is freed */
+
+struct mediad;
+struct session;
+struct media_leg;
+
+/* ---------------------------------------------------------------- ports.c */
+
+struct ports;
+
+/*
+ * The pool of even/odd port pairs in [min, max], bound on addr.  Freed
+ * pairs go to the back of the queue, so a port is not reused at once
+ * (late packets of an ended call do not reach the next one).
+ */
+int	 ports_alloc_pool(struct ports **pp, const char *addr, int min, int max);
+void	 ports_free_pool(struct ports *p);
+/*
+ * Takes a pair and binds its RTP (even) and RTCP (odd) UDP sockets,
+ * non-blocking; a port some other program holds is skipped.  0, or ENOSPC
+ * when every pair is in use.
+ */
+int	 ports_get(struct ports *p, int *rtp_fd, int *rtcp_fd, uint16_t *port);
+/* Closes the two sockets and returns the pair to the pool. */
+void	 ports_put(struct ports *p, int rtp_fd, int rtcp_fd, uint16_t port);
+uint32_t ports_capacity(const struct ports *p);
+uint32_t ports_free_count(const struct ports *p);
+int	 ports_family(const struct ports *p);	/* AF_INET or AF_INET6 */
+
+/* ---------------------------------------------------------------- relay.c */
+
+/* one UDP socket of mediad facing one phone: RTP or RTCP of one leg */
+struct relay_sock {
+	int			 fd;
+	int			 rtcp;
+	struct media_leg	*leg;
+	struct mediad		*md;
+};
+
+/* Adds the leg's two sockets to the loop / removes them. */
+int	 relay_add(struct mediad *md, struct media_leg *l);
+void	 relay_del(struct mediad *md, struct media_leg *l);
+int	 relay_init(struct mediad *md);
+void	 relay_shutdown(struct mediad *md);
+
+/* ---------------------------------------------------------------- session.c */
+
+/* RFC 3550 A.1 / A.3 / A.8 receive state of one phone's RTP stream */
+struct rtp_rx {
+	int		 init;
+	uint32_t	 ssrc;
+	uint16_t	 max_seq;
+	uint32_t	 cycles;
+	uint32_t	 base_seq;
+	uint64_t	 received;
+	int64_t		 last_transit;	/* in RTP clock units */
+	uint64_t	 jitter16;	/* jitter * 16, RTP clock units */
+};
+
+/*
+ * One leg of one stream: the phone on that side and mediad's two sockets
+ * facing it.  Packets that arrive on these sockets came from this phone
+ * and go out of the peer leg's sockets to the peer phone.
+ */
+struct media_leg {
+	struct session		*s;
+	struct media_leg	*peer;
+	int			 idx;		/* 0 caller, 1 callee */
+	uint16_t		 port;		/* mediad's RTP port; RTCP is port + 1 */
+	struct relay_sock	 rtp, rtcp;
+	/* where the phone said it wants media (SDP); family 0: not known */
+	struct sockaddr_storage	 sdp_rtp, sdp_rtcp;
+	socklen_t		 sdp_len;
+	/* where its packets really come from (latching), family 0: not yet */
+	struct sockaddr_storage	 lat_rtp, lat_rtcp;
+	socklen_t		 lat_rtp_len, lat_rtcp_len;
+	uint64_t		 lat_rtp_seen, lat_rtcp_seen;	/* ms of the last packet */
+	int			 dir;		/* enum proto_media_dir */
+	uint32_t		 clock;		/* RTP clock rate, Hz */
+	/* figures */
+	uint64_t		 pkts_in, bytes_in, pkts_out, bytes_out;
+	uint64_t		 rtcp_in, dropped;	/* dropped: from a stranger, or nowhere to go */
+	struct rtp_rx		 rx;
+	uint32_t		 rr_lost, rr_jitter;	/* from this phone's RTCP reports */
+};
+
+struct media_stream {
+	int			 kind;		/* enum proto_media_kind */
+	int			 used;		/* ports allocated */
+	struct media_leg	 leg[2];
+};
+
+struct session {
+	char			*call;
+	struct media_stream	 st[PROTO_STREAMS_MAX];
+	int			 nst;
+	int			 have_leg[2];	/* an update came for the leg */
+	uint64_t		 last_rtp;	/* ms of the last RTP packet (or of the answer) */
+	uint64_t		 last_timeout;	/* ms a SESSION_TIMEOUT was last sent */
+	uint64_t		 created;	/* ms */
+	uint8_t			 owner[256];	/* routing id of the sipd that made it */
+	size_t			 owner_len;
+	struct session		*hnext;
+	struct session		*lnext, *lprev;
+};
+
+int	 session_init(struct mediad *md);
+void	 session_shutdown(struct mediad *md);
+/*
+ * Applies one leg's SDP (SESSION_UPDATE) and fills *ports_a / *ports_b
+ * (n entries, static until the next call).  owner is the routing id of the
+ * sender.  0, EINVAL (lists of different lengths, a bad address), ENOSPC.
+ */
+int	 session_update(struct mediad *md, const struct proto_session_update *u,
+	    const void *owner, size_t owner_len, const uint32_t **ports_a,
+	    const uint32_t **ports_b, size_t *n);
+struct session *session_find(struct mediad *md, const char *call);
+void	 session_delete(struct mediad *md, struct session *s);
+size_t	 session_count(struct mediad *md);
+
+/* The rows of a STATS message, built by session_stats; free with session_rows_free. */
+struct session_rows {
+	size_t		  n, cap;
+	char		**calls, **latched;
+	uint32_t	 *streams, *legs, *kinds, *jitter_us, *rr_lost, *rr_jitter_us;
+	uint64_t	 *pkts_in, *bytes_in, *pkts_out, *bytes_out, *lost;
+};
+/* Adds the rows of s (NULL: of every session). */
+void	 session_stats(struct mediad *md, struct session *s, struct session_rows *r);
+void	 session_rows_free(struct session_rows *r);
+/* The packet path saw RTP from leg l at now (ms): figures and timeout clock. */
+void	 session_rtp_seen(struct media_leg *l, const uint8_t *pkt, size_t len, uint64_t now_us);
+/* ... and RTCP: the phone's reception report. */
+void	 session_rtcp_seen(struct media_leg *l, const uint8_t *pkt, size_t len);
+
+/* ---------------------------------------------------------------- ctl.c */
+
+int	 ctl_open(struct mediad *md);	/* binds control.media */
+void	 ctl_close(struct mediad *md);
+/*
+ * Has the peer with routing id id said HELLO within the last within_ms?
+ * 1 as well for a peer that never said HELLO: only a sipd that went
+ * silent is known to be gone.
+ */
+int	 ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms);
+/* Sends SESSION_TIMEOUT for s to the sipd that made it. */
+void	 ctl_send_timeout(struct mediad *md, struct session *s, uint32_t idle_ms);
+
+/* ---------------------------------------------------------------- main.c */
+
+struct ctl;
+struct session_table;
+struct relay;
+
+struct mediad {
+	struct parley_conf	*conf;
+	char			*conf_path;
+	struct loop		*loop;
+	void			*zmq;
+	struct ctl		*ctl;
+	struct ports		*ports;
+	struct relay		*relay;
+	struct session_table	*sessions;
+	char			 node[256];
+	uint64_t		 instance;	/* random per start */
+	const char		*advertise;	/* address for SDP, "" = sipd's choice */
+	uint32_t		 load;		/* per mille of a CPU, last second */
+};
+
+#endif

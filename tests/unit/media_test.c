@@ -1,0 +1,156 @@
+/*
+ * media_test.c — unit tests of sipd/media.c's SDP handling: what is read
+ * from an offer (addresses, ports, RTCP port, direction, clock rate per
+ * m= line) and how it is rewritten for the relay (c=, m= ports, a=rtcp,
+ * ICE removed, everything else byte for byte).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/unit.h"
+#include "sipd/sipd.h"
+
+static const char offer[] =
+    "v=0\r\n"
+    "o=alice 2890844526 2890844527 IN IP4 192.168.1.10\r\n"
+    "s=-\r\n"
+    "c=IN IP4 192.168.1.10\r\n"
+    "t=0 0\r\n"
+    "a=ice-ufrag:F7gI\r\n"
+    "m=audio 49170 RTP/AVP 96 8 101\r\n"
+    "a=rtpmap:96 AMR-WB/16000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\n"
+    "a=rtcp:49175 IN IP4 192.168.1.10\r\n"
+    "a=candidate:1 1 UDP 2130706431 192.168.1.10 49170 typ host\r\n"
+    "a=sendonly\r\n"
+    "m=video 51372 RTP/AVP 31\r\n"
+    "c=IN IP4 192.168.1.11\r\n"
+    "m=application 0 UDP/BFCP *\r\n";
+
+START_TEST(parse_offer)
+{
+	struct media_sdp s;
+
+	ck_assert_int_eq(media_sdp_parse(offer, strlen(offer), &s), 0);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_int_eq(s.s[0].kind, PROTO_KIND_AUDIO);
+	ck_assert_str_eq(s.s[0].addr, "192.168.1.10");
+	ck_assert_uint_eq(s.s[0].port, 49170);
+	ck_assert_uint_eq(s.s[0].rtcp_port, 49175);
+	ck_assert_int_eq(s.s[0].dir, PROTO_DIR_SENDONLY);
+	ck_assert_uint_eq(s.s[0].clock, 16000);
+	ck_assert_int_eq(s.s[1].kind, PROTO_KIND_VIDEO);
+	ck_assert_str_eq(s.s[1].addr, "192.168.1.11");
+	ck_assert_uint_eq(s.s[1].port, 51372);
+	ck_assert_uint_eq(s.s[1].rtcp_port, 51373);
+	ck_assert_int_eq(s.s[1].dir, PROTO_DIR_SENDRECV);
+	ck_assert_uint_eq(s.s[1].clock, 90000);
+	ck_assert_int_eq(s.s[2].kind, PROTO_KIND_OTHER);
+	ck_assert_uint_eq(s.s[2].port, 0);
+}
+END_TEST
+
+START_TEST(parse_session_level_direction_and_old_hold)
+{
+	static const char sdp[] =
+	    "v=0\nc=IN IP4 0.0.0.0\nt=0 0\na=recvonly\nm=audio 4000 RTP/AVP 0\n";
+	static const char sdp6[] =
+	    "v=0\r\nc=IN IP6 ::1\r\nt=0 0\r\na=inactive\r\nm=audio 4000 RTP/AVP 0\r\n";
+	struct media_sdp s;
+
+	ck_assert_int_eq(media_sdp_parse(sdp, strlen(sdp), &s), 0);
+	ck_assert_int_eq(s.s[0].dir, PROTO_DIR_INACTIVE);	/* c=0.0.0.0: RFC 2543 hold */
+	ck_assert_uint_eq(s.s[0].clock, 8000);
+	ck_assert_int_eq(media_sdp_parse(sdp6, strlen(sdp6), &s), 0);
+	ck_assert_str_eq(s.s[0].addr, "::1");
+	ck_assert_int_eq(s.s[0].dir, PROTO_DIR_INACTIVE);
+}
+END_TEST
+
+START_TEST(parse_refuses_bad_sdp)
+{
+	static const char *const bad[] = {
+		"v=0\r\n",					/* no m= line */
+		"v=0\r\nm=audio 4000 RTP/AVP 0\r\n",		/* no address anywhere */
+		"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 70000 RTP/AVP 0\r\n",	/* port */
+		"v=0\r\nc=IN XX 1.2.3.4\r\nm=audio 4000 RTP/AVP 0\r\n",
+		"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio\r\n",
+	};
+	char many[4096];
+	struct media_sdp s;
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(media_sdp_parse(bad[i], strlen(bad[i]), &s) != 0, "accepted: %s",
+		    bad[i]);
+	n = (size_t)snprintf(many, sizeof(many), "v=0\r\nc=IN IP4 1.2.3.4\r\n");
+	for (i = 0; i <= PROTO_STREAMS_MAX; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "m=audio %zu RTP/AVP 0\r\n",
+		    4000 + 2 * i);
+	ck_assert_int_eq(media_sdp_parse(many, n, &s), EINVAL);
+}
+END_TEST
+
+START_TEST(rewrite_for_relay)
+{
+	static const char want[] =
+	    "v=0\r\n"
+	    "o=alice 2890844526 2890844527 IN IP4 192.168.1.10\r\n"
+	    "s=-\r\n"
+	    "c=IN IP4 10.0.0.1\r\n"
+	    "t=0 0\r\n"
+	    "m=audio 20000 RTP/AVP 96 8 101\r\n"
+	    "a=rtpmap:96 AMR-WB/16000\r\n"
+	    "a=rtpmap:101 telephone-event/8000\r\n"
+	    "a=rtcp:20001\r\n"
+	    "a=sendonly\r\n"
+	    "m=video 20004 RTP/AVP 31\r\n"
+	    "c=IN IP4 10.0.0.1\r\n"
+	    "m=application 0 UDP/BFCP *\r\n";
+	uint32_t ports[] = { 20000, 20004, 20008 };
+	size_t len;
+	char *out = media_sdp_rewrite(offer, strlen(offer), "10.0.0.1", ports, 3, &len);
+
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(out, want);
+	free(out);
+}
+END_TEST
+
+START_TEST(rewrite_ipv6_and_refused_stream)
+{
+	static const char in[] = "v=0\nc=IN IP4 1.2.3.4\nm=audio 4000 RTP/AVP 0\n"
+	    "m=video 4002 RTP/AVP 31\n";
+	uint32_t ports[] = { 30000, 0 };
+	size_t len;
+	char *out = media_sdp_rewrite(in, strlen(in), "::1", ports, 2, &len);
+
+	ck_assert_str_eq(out, "v=0\r\nc=IN IP6 ::1\r\nm=audio 30000 RTP/AVP 0\r\n"
+	    "m=video 0 RTP/AVP 31\r\n");
+	free(out);
+}
+END_TEST
+
+static Suite *
+media_suite(void)
+{
+	Suite *s = suite_create("media");
+	TCase *tc = tcase_create("sdp");
+
+	tcase_add_test(tc, parse_offer);
+	tcase_add_test(tc, parse_session_level_direction_and_old_hold);
+	tcase_add_test(tc, parse_refuses_bad_sdp);
+	tcase_add_test(tc, rewrite_for_relay);
+	tcase_add_test(tc, rewrite_ipv6_and_refused_stream);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return unit_run(media_suite());
+}

@@ -90,7 +90,9 @@ else
 	fail "after the call ends m1 has its 2 port pairs free again" "$(sipctl --json status 2>&1)"
 fi
 phone full3-callee 1003 uas_answer.xml || exit 1
-sipp_run full3 --to 1003 uac_call.xml -d 200
+phone again-callee 1002 uas_answer.xml || exit 1
+sipp_start full3 --to 1003 uac_call.xml -d 1000
+sipp_wait full3
 check_sipp "a new call gets the freed ports: 200, ACK, BYE" full3 $?
 sipp_wait full3-callee
 check_sipp "the new call's callee gets INVITE, ACK, BYE" full3-callee $?
@@ -100,6 +102,24 @@ if in_media_range "$p"; then
 	pass "the new call is relayed (the callee's SDP names mediad port $p)"
 else
 	fail "the new call is relayed (the callee's SDP names a mediad port)" "$(cat "$T/msg/full3-inv")"
+fi
+# the very next call, made as soon as that one has ended (its callee
+# registered beforehand): its ports are free at once
+sipp_run again uac_call.xml -d 200
+rc=$?
+check_sipp "a call made right after the call holding all ports ended is answered: 200, ACK, BYE" again $rc ||
+    diag "journal:" "$(grep -F -e "$(sipp_callid full3)" -e "$(sipp_callid again)" "$JOURNAL")"
+if [ $rc -eq 0 ]; then
+	sipp_wait again-callee
+	check_sipp "that call's callee gets INVITE, ACK, BYE" again-callee $?
+else
+	kill "${_sipp_pid[again-callee]}" 2>/dev/null
+	wait "${_sipp_pid[again-callee]}" 2>/dev/null
+fi
+if wait_until 100 m1_free; then
+	pass "m1 has its 2 port pairs free again"
+else
+	fail "m1 has its 2 port pairs free again" "$(sipctl --json status 2>&1)"
 fi
 
 # ----------------------------------------------- mediad killed mid-call

@@ -22,7 +22,9 @@ SCENARIOS=$IT_DIR/scenarios
 SIPD=$top_builddir/sipd/sipd
 MEDIAD=$top_builddir/mediad/mediad
 SIPCTL=$top_builddir/sipctl/sipctl
-PYTHON=${PYTHON:-python3}
+# the interpreter itself, not a version manager's shim in front of it
+# (pyenv's doubles the start-up time of every helper call)
+PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
 SIPMSG="$PYTHON $IT_DIR/sipmsg.py"
 DOMAIN=pbx.test
 JOURNAL_WAIT=${JOURNAL_WAIT:-10}	# s to wait for a journal line

@@ -160,9 +160,16 @@ save_msg() {
 	sipp_trace "$name" "$@" > "$T/msg/$label" 2>/dev/null
 }
 
-# sdp LABEL KEY — a field of the SDP of a saved message (sipmsg.py sdp)
+# sdp LABEL KEY... — fields of the SDP of a saved message (sipmsg.py sdp),
+# on one line separated by spaces (a missing stream's field is empty)
 sdp() {
-	$SIPMSG sdp --get "$2" < "$T/msg/$1"
+	local label=$1 k
+	local -a a=()
+	shift
+	for k in "$@"; do
+		a+=(--get "$k")
+	done
+	$SIPMSG sdp "${a[@]}" < "$T/msg/$label" | paste -sd ' '
 }
 
 # poke NAME ACKS — moves sipp NAME (a relay_uac* caller) past its next

@@ -172,35 +172,42 @@ sdp() {
 	$SIPMSG sdp "${a[@]}" < "$T/msg/$label" | paste -sd ' '
 }
 
-# poke NAME ACKS — moves sipp NAME (a relay_uac* caller) past its next
-# <recv request="INFO"/>: waits until NAME has sent ACKS ACKs (so it is
-# waiting for the INFO, not for something else it would abort on), then
-# sends it an INFO with its Call-ID straight from the test, and waits
-# until NAME's trace shows it.  Returns 1 (after a failed TAP line) if
-# any of that does not happen.
+# poke NAME N [DIR START_REGEX [--has REGEX]] — moves sipp NAME (a
+# relay_uac* caller) past its next <recv request="INFO"/>: waits until
+# NAME's trace has N messages like the one just before that INFO (by
+# default: sent ACKs), so sipp is waiting for the INFO and not for
+# something else it would abort on; then sends it an INFO with its
+# Call-ID straight from the test, and waits until NAME's trace shows it.
+# Returns 1 (after a failed TAP line) if any of that does not happen.
 poke() {
-	local name=$1 acks=$2 n cid port
-	if ! wait_trace "$name" "$acks" sent '^ACK'; then
-		fail "sipp $name reaches its next step (ACK number $acks)" "$(sipp_diag "$name")"
+	local name=$1 n=$2 cid port i
+	local -a after=(sent '^ACK')
+	shift 2
+	[ $# -gt 0 ] && after=("$@")
+	if ! wait_trace "$name" "$n" "${after[@]}"; then
+		fail "sipp $name reaches its next step (${after[*]} number $n)" "$(sipp_diag "$name")"
 		return 1
 	fi
-	n=$(( $(trace_count "$name" recv '^INFO') + 1 ))
+	i=$(( $(trace_count "$name" recv '^INFO') + 1 ))
 	cid=$(sipp_callid "$name")
 	port=$(sipp_port "$name")
 	printf '%s\n' "INFO sip:test@127.0.0.1:$port SIP/2.0" \
-	    "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-poke-$n-$RANDOM" \
-	    "From: <sip:test@127.0.0.1>;tag=poke$n" \
+	    "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-poke-$i-$RANDOM" \
+	    "From: <sip:test@127.0.0.1>;tag=poke$i" \
 	    "To: <sip:test@127.0.0.1:$port>" \
 	    "Call-ID: $cid" \
-	    "CSeq: $n INFO" \
+	    "CSeq: $i INFO" \
 	    "Max-Forwards: 70" \
 	    "Content-Length: 0" "" |
 	    $SIPMSG send 127.0.0.1 "$port" - --timeout 0.05 > /dev/null 2>&1
-	if ! wait_trace "$name" "$n" recv '^INFO'; then
-		fail "sipp $name gets the test's poke (INFO $n)" "$(sipp_diag "$name")"
+	if ! wait_trace "$name" "$i" recv '^INFO'; then
+		fail "sipp $name gets the test's poke (INFO $i)" "$(sipp_diag "$name")"
 		return 1
 	fi
 }
+
+# poke's condition before relay_uac.xml hangs up: the 200 to its UPDATE
+UPDATED=(recv '^SIP/2.0 200' --has '^CSeq:.*UPDATE')
 
 # ------------------------------------------------------- sipctl figures
 

@@ -2,18 +2,19 @@
 # relay.sh — a 1:1 call through sipd in relay mode with one mediad: what
 # each phone sees of the SDP and of the media.  Two sipp phones (1001
 # calls 1002) offer and answer audio and video with ICE attributes; their
-# RTP and RTCP sockets belong to rtpprobe.py.  Asserted: the SDP each phone
-# receives (183, 200, INVITE, re-INVITEs) names mediad's address and ports
-# facing that phone instead of the other phone's, with a=rtcp moved along,
-# ICE attributes gone and every other line as sent; RTP sent to mediad
-# arrives at the far phone from mediad's port, byte for byte (SSRC,
-# sequence, timestamp, payload), audio and video, and RTCP from the port
-# above, at the a=rtcp port the phone asked for; re-INVITEs keep the ports,
-# a stream turned off (port 0) stays off and can come back; sipctl status,
-# media stats and calls show the node and the packet counts while the call
-# is up; the journal's call-end has caller_pkts/callee_pkts and the losses;
-# the ports are free again afterwards.  Then a late offer (INVITE without
-# SDP, answer in the ACK) is relayed too.  And mediad's -V, -h and -t.
+# RTP and RTCP sockets belong to rtpprobe.py.  Asserted: the SDP each
+# phone receives (183, 200, INVITE, re-INVITEs, UPDATE) names mediad's
+# address and ports facing that phone instead of the other phone's, with
+# a=rtcp moved along, ICE attributes gone and every other line as sent;
+# RTP sent to mediad arrives at the far phone from mediad's port, byte for
+# byte (SSRC, sequence, timestamp, payload), audio and video, and RTCP
+# from the port above, at the a=rtcp port the phone asked for; re-INVITEs
+# keep the ports, a stream turned off (port 0) stays off and can come back
+# (UPDATE); sipctl status, media stats and calls show the node and the
+# packet counts while the call is up; the journal's call-end has
+# caller_pkts/callee_pkts and the losses; the ports are free again
+# afterwards.  Then a late offer (INVITE without SDP, answer in the ACK)
+# is relayed too.  And mediad's -V, -h and -t.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/media.sh"
@@ -83,7 +84,8 @@ probe_start caller-a=$CALLER_IP:$ca caller-ac=$CALLER_IP:$((ca + 1)) \
     callee-v=$CALLEE_IP:$((cb + 2)) callee-vc=$CALLEE_IP:$((cb + 3)) || exit 1
 
 # offers 0 and 1 (a refresh right after the ACK): audio and video; offer 2
-# turns video off; offer 3 turns it on again.  The answers follow suit.
+# (re-INVITE) turns video off; offer 3 (UPDATE) turns it on again.  The
+# answers follow suit.
 A="$CALLER_IP $ca $((ca + 1))"
 B="$CALLEE_IP $cb $rb"
 phone callee 1002 relay_uas.xml --timeout 120 \
@@ -274,20 +276,28 @@ probe_done ca2 ba2
 check_relayed "after the re-INVITE, 1002 still gets 1001's audio from $M:$mb_a" callee-a ca2 "$M:$mb_a" since=$mca
 check_relayed "after the re-INVITE, 1001 still gets 1002's audio from $M:$ma_a" caller-a ba2 "$M:$ma_a" since=$mba
 
-# ------------------------------------------------------ video back on
+# ------------------------------------------- video back on, by UPDATE
 poke caller 4 || exit 1
-wait_trace caller 5 sent '^ACK' || fail "re-INVITE turning video on: 200, ACK" "$(sipp_diag caller)"
-save_msg on-recv callee recv '^INVITE' --nth 4
-save_msg on200-recv caller recv '^SIP/2.0 200' --has '^CSeq:.*INVITE' --nth 4
+wait_trace caller 1 "${UPDATED[@]}" || fail "UPDATE turning video on: 200" "$(sipp_diag caller)"
+save_msg on-sent caller sent '^UPDATE'
+save_msg on-recv callee recv '^UPDATE'
+save_msg on200-sent callee sent '^SIP/2.0 200' --has '^CSeq:.*UPDATE'
+save_msg on200-recv caller recv '^SIP/2.0 200' --has '^CSeq:.*UPDATE' 
 mb_v2=$(sdp on-recv video.port)
 ma_v2=$(sdp on200-recv video.port)
 if in_media_range "$mb_v2" && in_media_range "$ma_v2" && [ "$mb_v2" != "$ma_v2" ] &&
     [ "$(sdp on-recv audio.port) $(sdp on200-recv audio.port)" = "$mb_a $ma_a" ]; then
-	pass "video back on: both phones get mediad video ports ($ma_v2, $mb_v2), audio ports unchanged"
+	pass "video back on (UPDATE): both phones get mediad video ports ($ma_v2, $mb_v2), audio ports unchanged"
 else
-	fail "video back on: both phones get mediad video ports, audio ports unchanged" \
+	fail "video back on (UPDATE): both phones get mediad video ports, audio ports unchanged" \
 	    "$(cat "$T/msg/on-recv")" "$(cat "$T/msg/on200-recv")"
 fi
+check_eq "the UPDATE and its 200 reach the phones with c= mediad's and no ICE" "$M 0 $M 0" \
+    "$(sdp on-recv c ice) $(sdp on200-recv c ice)"
+check "the UPDATE's SDP reaches 1002 as sent apart from c=, ports, a=rtcp and ICE" \
+    $SIPMSG sdp-same "$T/msg/on-sent" "$T/msg/on-recv"
+check "the UPDATE's 200 reaches 1001 as sent apart from c=, ports, a=rtcp and ICE" \
+    $SIPMSG sdp-same "$T/msg/on200-sent" "$T/msg/on200-recv"
 mcv=$(probe mark sock=callee-v | json_print "j['mark']")
 mbv=$(probe mark sock=caller-v | json_print "j['mark']")
 probe send sock=caller-v to=$M:$ma_v2 ssrc=0xA11CE0F0 pt=96 count=20 size=1000 seq=1050 tsinc=3000 interval=10 tag=cv2 > /dev/null
@@ -297,7 +307,7 @@ check_relayed "video back on: 1002 gets 1001's video from $M:$mb_v2" callee-v cv
 check_relayed "video back on: 1001 gets 1002's video from $M:$ma_v2" caller-v bv2 "$M:$ma_v2" since=$mbv
 
 # ------------------------------------------------------------- hang up
-poke caller 5 || exit 1
+poke caller 1 "${UPDATED[@]}" || exit 1
 sipp_wait caller
 check_sipp "1001 hangs up: BYE, 200" caller $?
 sipp_wait callee

@@ -6,7 +6,7 @@
 # 127.0.0.2:P.  Asserted: before 1001 sends, 1002's audio does not reach
 # P; once 1001 has sent (from P), 1002's audio and RTCP reach 1001 at
 # its real source, and sipctl media stats shows that latched address; a
-# re-INVITE repeating the same SDP address keeps the latch; a re-INVITE
+# re-INVITE repeating the same SDP address keeps the latch; an UPDATE
 # naming a new port releases it, so 1002's audio goes to the new port at
 # once, before 1001 sends from it.
 set -u
@@ -28,8 +28,9 @@ probe_start caller-a=$CALLER_IP:$ca caller-ac=$CALLER_IP:$((ca + 1)) \
     caller-m=$CALLER_IP:$ca2 caller-mc=$CALLER_IP:$((ca2 + 1)) \
     callee-a=$CALLEE_IP:$cb callee-ac=$CALLEE_IP:$((cb + 1)) || exit 1
 
-# offers 0-2 name the unreachable 127.0.0.99:x (1 at once, 2 after the
-# latch: both unchanged); offer 3 names 1001's new real port.  No video.
+# offers 0-2 name the unreachable 127.0.0.99:x (re-INVITE 1 at once, 2
+# after the latch: both unchanged); offer 3 (UPDATE) names 1001's new
+# real port.  No video.
 NAT="$NAT_IP $x $((x + 1)) 0 sendrecv"
 B="$CALLEE_IP $cb $((cb + 1)) 0 sendrecv"
 phone callee 1002 relay_uas.xml --timeout 90 \
@@ -104,18 +105,18 @@ probe_done b3
 check_relayed "after a re-INVITE with an unchanged SDP, 1001 still gets 1002's audio at $CALLER_IP:$ca" \
     caller-a b3 "$M:$ma" since=$mk
 
-# 5. a re-INVITE naming a new port releases the latch: 1002's audio goes
+# 5. an UPDATE naming a new port releases the latch: 1002's audio goes
 #    to the new port before 1001 sends anything from it
 poke caller 4 || exit 1
-wait_trace caller 5 sent '^ACK' || fail "re-INVITE with a new port: 200, ACK" "$(sipp_diag caller)"
-save_msg move-recv caller recv '^SIP/2.0 200' --has '^CSeq:.*INVITE' --nth 4
+wait_trace caller 1 "${UPDATED[@]}" || fail "UPDATE with a new port: 200" "$(sipp_diag caller)"
+save_msg move-recv caller recv '^SIP/2.0 200' --has '^CSeq:.*UPDATE' 
 ma2=$(sdp move-recv audio.port)
 in_media_range "$ma2" && pass "the 200 to the moving re-INVITE names a mediad port ($ma2)" ||
     fail "the 200 to the moving re-INVITE names a mediad port" "$(cat "$T/msg/move-recv")"
 mk=$(probe mark sock=caller-a | json_print "j['mark']")
 probe send sock=callee-a to=$M:$mb ssrc=0xB0B00001 count=20 seq=1050 ts=168000 tag=b4 > /dev/null
 probe_done b4
-check_relayed "after a re-INVITE with a new port, 1001 gets 1002's audio there ($CALLER_IP:$ca2) at once" \
+check_relayed "after an UPDATE with a new port, 1001 gets 1002's audio there ($CALLER_IP:$ca2) at once" \
     caller-m b4 "$M:$ma2"
 check_silent "... and no longer at the old latched port" caller-a since=$mk
 mk=$(probe mark sock=callee-a | json_print "j['mark']")
@@ -128,11 +129,11 @@ else
 	fail "sipctl media stats: 1001's audio is latched to its new port $CALLER_IP:$ca2" "$(media_rows "$cid")"
 fi
 
-poke caller 5 || exit 1
+poke caller 1 "${UPDATED[@]}" || exit 1
 sipp_wait caller
 check_sipp "1001 hangs up: BYE, 200" caller $?
 sipp_wait callee
-check_sipp "1002 gets the re-INVITEs and the BYE" callee $?
+check_sipp "1002 gets the re-INVITEs, the UPDATE and the BYE" callee $?
 check_journal "journal: call-end by=caller, caller_pkts=40 callee_pkts=70" call-end "call=$cid" by=caller \
     caller_pkts=40 callee_pkts=70
 

@@ -8,8 +8,8 @@
 #   H  1003 -> 1004, put on hold at once (re-INVITE a=sendonly, answer
 #      a=recvonly), silent for more than twice the timeout: still up; then
 #      resumed (a=sendrecv): two-way audio through the same mediad ports;
-#      then inactive; 1003 hangs up (call-end by=caller).  No re-INVITE
-#      changes a port.
+#      then inactive (UPDATE); 1003 hangs up (call-end by=caller).  No
+#      re-INVITE or UPDATE changes a port.
 #   W  1005 -> 1001, only the callee talks, for 5 s (longer than the
 #      timeout): the caller hears all of it, so the call stayed up; then
 #      it is ended by the timeout, caller_pkts=0 callee_pkts=250, duration
@@ -136,11 +136,11 @@ fi
 
 # inactive, then 1003 hangs up
 poke h-caller 4 || exit 1
-wait_trace h-caller 5 sent '^ACK' || fail "call H: inactive re-INVITE, 200, ACK" "$(sipp_diag h-caller)"
-save_msg h-ina h-callee recv '^INVITE' --nth 4
-check_eq "call H: the a=inactive re-INVITE reaches 1004 with the same mediad port" \
+wait_trace h-caller 1 "${UPDATED[@]}" || fail "call H: inactive UPDATE, 200" "$(sipp_diag h-caller)"
+save_msg h-ina h-callee recv '^UPDATE'
+check_eq "call H: the a=inactive UPDATE reaches 1004 with the same mediad port" \
     "inactive $hmb" "$(sdp h-ina audio.dir audio.port)"
-poke h-caller 5 || exit 1
+poke h-caller 1 "${UPDATED[@]}" || exit 1
 sipp_wait h-caller
 check_sipp "call H: 1003 hangs up: BYE, 200" h-caller $?
 sipp_wait h-callee

@@ -19,14 +19,17 @@ CALLEE_IP=127.0.0.3
 [ -x "$SIPCTL" ] || { echo "Bail out! $SIPCTL not built"; exit 1; }
 
 # relay_config [FILE] [--pairs N] [--timeout S] [--node NAME] [--mode M]
-#              [--endpoint EP] [--ports LO] [write_config options...]
-#   — write_config with media.mode M (default relay), mediad bound to
-#   $MEDIA_IP with node name NAME (default m1), N relay port pairs (default
-#   20; sets MEDIA_LO and MEDIA_HI, the first and last port, unless --ports
-#   gives LO), media.rtp_timeout S (default 60), control.media EP (default
-#   this test's ipc://$T/media.sock; may be a list for sipd).
+#              [--endpoint EP] [--ports LO] [--bind IP] [--advertise IP]
+#              [write_config options...]
+#   — write_config with media.mode M (default relay), mediad bound to IP
+#   (default $MEDIA_IP) with node name NAME (default m1), N relay port
+#   pairs (default 20; sets MEDIA_LO and MEDIA_HI, the first and last port,
+#   unless --ports gives LO), media.rtp_timeout S (default 60),
+#   media.advertise IP (default: none), control.media EP (default this
+#   test's ipc://$T/media.sock; may be a list for sipd).
 relay_config() {
 	local file=$CONF pairs=20 timeout=60 node=m1 mode=relay ep="\"ipc://$T/media.sock\"" lo=""
+	local bind=$MEDIA_IP adv=""
 	local -a more=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
 		file=$1
@@ -40,6 +43,9 @@ relay_config() {
 		--mode) mode=$2; shift 2 ;;
 		--endpoint) ep=$2; shift 2 ;;
 		--ports) lo=$2; shift 2 ;;
+		--bind) bind=$2; shift 2 ;;
+		--advertise) adv="
+  advertise = \"$2\";"; shift 2 ;;
 		*) more+=("$1"); shift ;;
 		esac
 	done
@@ -52,8 +58,8 @@ relay_config() {
 	write_config "$file" --media-mode "$mode" --control-media "$ep" --media "
   rtp_ports = [ $MEDIA_LO, $MEDIA_HI ];
   rtp_timeout = $timeout;
-  bind = \"$MEDIA_IP\";
-  node = \"$node\";" "${more[@]}"
+  bind = \"$bind\";
+  node = \"$node\";$adv" "${more[@]}"
 }
 
 # in_media_range PORT — an even port of mediad's range (RTP, not RTCP)

@@ -11,8 +11,9 @@
 #     reason=media-lost, status shows the node not live, new calls get 503
 #   - mediad restarted (a new instance) mid-call: the same, then new calls
 #     work on the new instance
-#   - two nodes (control.media a list): two calls go one to each; killing
-#     one node ends only its call; a new call goes to the other node
+#   - two nodes (control.media a list): two calls go one to each, their
+#     SDP naming the node's media.advertise or else media.bind address;
+#     killing one node ends only its call; a new call goes to the other
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/media.sh"
@@ -170,10 +171,15 @@ stop_mediad m1
 stop_sipd
 
 # ------------------------------------------------------------ two nodes
-relay_config "$T/m1.conf" --pairs 4 --node m1 --endpoint "\"ipc://$T/m1.sock\""
+# m1 binds 127.0.0.1 and advertises 127.0.0.6 (as a server behind a NAT
+# would); m2 binds 127.0.0.4 and advertises nothing: phones must be told
+# the node's advertised address, else its bind address.  (No RTP flows
+# in this part.)
+relay_config "$T/m1.conf" --pairs 4 --node m1 --endpoint "\"ipc://$T/m1.sock\"" --advertise 127.0.0.6
 lo1=$MEDIA_LO hi1=$MEDIA_HI
-relay_config "$T/m2.conf" --pairs 4 --node m2 --endpoint "\"ipc://$T/m2.sock\""
+relay_config "$T/m2.conf" --pairs 4 --node m2 --endpoint "\"ipc://$T/m2.sock\"" --bind 127.0.0.4
 lo2=$MEDIA_LO hi2=$MEDIA_HI
+declare -A addr_of=([m1]=127.0.0.6 [m2]=127.0.0.4)
 relay_config --pairs 4 --endpoint "[ \"ipc://$T/m1.sock\", \"ipc://$T/m2.sock\" ]"
 start_sipd || exit 1
 start_mediad m1 "$T/m1.conf" || exit 1
@@ -215,6 +221,9 @@ if [ "$na" != "$nb" ] && [ "${na%% *}" != none ] && [ "${nb%% *}" != none ]; the
 else
 	fail "two nodes: the two calls go to different nodes" "A on $na, B on $nb" "$(sipctl --json status 2>&1)"
 fi
+check_eq "two nodes: the SDPs name each node's address (m1 advertises 127.0.0.6, m2 binds 127.0.0.4)" \
+    "${addr_of[$na]:-?} ${addr_of[$na]:-?} ${addr_of[$nb]:-?} ${addr_of[$nb]:-?}" \
+    "$(sdp a-inv c audio.addr) $(sdp b-inv c audio.addr)"
 if sipctl --json status | json_test "sorted(n['sessions'] for n in j['media_nodes']) == [1, 1]"; then
 	pass "two nodes: sipctl status shows 1 session on each"
 else

@@ -1,7 +1,8 @@
 # lib.sh — shared helpers for Parley's integration tests; sourced by each
 # tests/integration/*.sh.  Gives: TAP output, a per-test temp dir, free
-# loopback ports, a parley.conf writer, sipd start/stop, call-journal
-# assertions, and a sipp runner that never uses sipp's default ports.
+# loopback ports, a parley.conf writer, sipd and mediad start/stop, JSON
+# checks, call-journal assertions, and a sipp runner that never uses
+# sipp's default ports.
 #
 # Every test runs its own sipd on 127.0.0.1 with ports picked at random and
 # checked with ss(8), so tests can run in parallel (make -j).  The temp dir

@@ -88,7 +88,7 @@ probe_start caller-a=$CALLER_IP:$ca caller-ac=$CALLER_IP:$((ca + 1)) \
 # answers follow suit.
 A="$CALLER_IP $ca $((ca + 1))"
 B="$CALLEE_IP $cb $rb"
-phone callee 1002 relay_uas.xml --timeout 120 \
+phone callee 1002 relay_uas.xml -timeout 120s \
     $(offer_keys 0 $B $((cb + 2)) sendrecv) $(offer_keys 1 $B $((cb + 2)) sendrecv) \
     $(offer_keys 2 $B 0 sendrecv) $(offer_keys 3 $B $((cb + 2)) sendrecv) || exit 1
 sipp_start caller --timeout 120 relay_uac.xml \

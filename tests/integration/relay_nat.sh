@@ -33,7 +33,7 @@ probe_start caller-a=$CALLER_IP:$ca caller-ac=$CALLER_IP:$((ca + 1)) \
 # real port.  No video.
 NAT="$NAT_IP $x $((x + 1)) 0 sendrecv"
 B="$CALLEE_IP $cb $((cb + 1)) 0 sendrecv"
-phone callee 1002 relay_uas.xml --timeout 90 \
+phone callee 1002 relay_uas.xml -timeout 90s \
     $(offer_keys 0 $B) $(offer_keys 1 $B) $(offer_keys 2 $B) $(offer_keys 3 $B) || exit 1
 sipp_start caller --timeout 90 relay_uac.xml \
     $(offer_keys 0 $NAT) $(offer_keys 1 $NAT) $(offer_keys 2 $NAT) \

@@ -39,7 +39,7 @@ probe_start t-a=$CALLER_IP:$ta t-ac=$CALLER_IP:$((ta + 1)) t-v=$CALLER_IP:$((ta 
 phone t-callee 1002 relay_uas_bye.xml $(offer_keys 0 $CALLEE_IP $tb $((tb + 1)) $((tb + 2)) sendrecv) || exit 1
 HA="$CALLER_IP $ha $((ha + 1)) 0"
 HB="$CALLEE_IP $hb $((hb + 1)) 0"
-phone h-callee 1004 relay_uas.xml --timeout 90 $(offer_keys 0 $HB sendrecv) $(offer_keys 1 $HB recvonly) \
+phone h-callee 1004 relay_uas.xml -timeout 90s $(offer_keys 0 $HB sendrecv) $(offer_keys 1 $HB recvonly) \
     $(offer_keys 2 $HB sendrecv) $(offer_keys 3 $HB inactive) || exit 1
 phone w-callee 1001 relay_uas_bye.xml $(offer_keys 0 $CALLEE_IP $wb $((wb + 1)) $((wb + 2)) sendrecv) || exit 1
 

@@ -60,10 +60,15 @@ int	 ports_family(const struct ports *p);	/* AF_INET or AF_INET6 */
 struct relay_sock {
 	int			 fd;
 	int			 rtcp;
+	int			 connected;	/* to the latched phone */
 	struct media_leg	*leg;
 	struct mediad		*md;
 };
 
+/* Releases the leg's latches (a new SDP address or port). */
+void	 relay_unlatch(struct media_leg *l);
+/* Once a second: a latch silent for MEDIAD_RELATCH_MS may move (disconnects). */
+void	 relay_idle_check(struct media_leg *l, uint64_t now_ms);
 /* Adds the leg's two sockets to the loop / removes them. */
 int	 relay_add(struct mediad *md, struct media_leg *l);
 void	 relay_del(struct mediad *md, struct media_leg *l);

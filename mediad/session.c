@@ -296,8 +296,7 @@ session_update(struct mediad *md, const struct proto_session_update *u, const vo
 			if (l->sdp_len != 0 || l->lat_rtp.ss_family != 0)
 				log_debug("session %s: leg %d stream %zu: new address, latch released",
 				    s->call, l->idx, i);
-			memset(&l->lat_rtp, 0, sizeof(l->lat_rtp));
-			memset(&l->lat_rtcp, 0, sizeof(l->lat_rtcp));
+			relay_unlatch(l);
 		}
 		l->sdp_rtp = rtp[i];
 		l->sdp_rtcp = rtcp[i];
@@ -492,6 +491,7 @@ session_tick(void *arg)
 	struct mediad *md = arg;
 	struct session *s, *next;
 	uint64_t now = loop_now(md->loop), limit = (uint64_t)md->conf->rtp_timeout * 1000;
+	int i;
 
 	loop_timer_start(md->loop, &md->sessions->t_tick, SESSION_TICK_MS);
 	for (s = md->sessions->head; s != NULL; s = next) {
@@ -503,6 +503,11 @@ session_tick(void *arg)
 			session_delete(md, s);
 			continue;
 		}
+		for (i = 0; i < s->nst; i++)
+			if (s->st[i].used) {
+				relay_idle_check(&s->st[i].leg[0], now);
+				relay_idle_check(&s->st[i].leg[1], now);
+			}
 		if (limit == 0)
 			continue;	/* rtp_timeout = 0: never */
 		if (!s->have_leg[0] || !s->have_leg[1])

@@ -36,6 +36,9 @@ log_set_level(int level)
 	log_level = level;
 }
 
+static void log_vwrite(int, const char *, const char *, va_list, int)
+	__attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(int prio, const char *tag, const char *fmt, va_list ap, int errnum)
 {

@@ -15,6 +15,9 @@
 #include "loop.h"
 #include "xmalloc.h"
 
+/* ready fds taken per epoll_wait: a busy relay has hundreds at once */
+#define LOOP_EVENTS	256
+
 struct loop_fd {
 	loop_fd_cb	 cb;
 	void		*arg;
@@ -274,7 +277,7 @@ loop_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
 int
 loop_run(struct loop *l)
 {
-	struct epoll_event evs[64];
+	struct epoll_event evs[LOOP_EVENTS];
 
 	l->stop = 0;
 	while (!l->stop) {
@@ -289,7 +292,7 @@ loop_run(struct loop *l)
 
 			timeout = when > l->now ? (int)(when - l->now) : 0;
 		}
-		n = epoll_wait(l->epfd, evs, 64, timeout);
+		n = epoll_wait(l->epfd, evs, LOOP_EVENTS, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -26,11 +26,21 @@
 #define CTL_BUDGET	256	/* messages per wake-up before yielding to the packet path */
 #define CTL_MAX_PARTS	3	/* routing id, optional empty delimiter, payload */
 
+#define CTL_PEERS	16	/* sipd instances remembered */
+
+/* a sipd that says HELLO: its routing id and when it last did */
+struct ctl_peer {
+	uint8_t		 id[256];
+	size_t		 len;
+	uint64_t	 seen;
+};
+
 struct ctl {
 	void			*sock;
 	int			 fd;
 	char			*path;
 	struct loop_timer	 t_more;
+	struct ctl_peer		 peers[CTL_PEERS];
 };
 
 /* the message being handled: who sent it */
@@ -50,6 +60,47 @@ ctl_reply(struct mediad *md, const struct ctl_req *rq, void *buf, size_t len)
 	free(buf);
 }
 
+/* Remembers that the peer with routing id id said HELLO now. */
+static void
+ctl_peer_seen(struct mediad *md, const void *id, size_t len)
+{
+	struct ctl_peer *p, *oldest = &md->ctl->peers[0];
+	int i;
+
+	if (len > sizeof(p->id))
+		return;
+	for (i = 0; i < CTL_PEERS; i++) {
+		p = &md->ctl->peers[i];
+		if (p->len == len && memcmp(p->id, id, len) == 0)
+			break;
+		if (p->seen < oldest->seen)
+			oldest = p;
+	}
+	if (i == CTL_PEERS) {
+		p = oldest;
+		memcpy(p->id, id, len);
+		p->len = len;
+	}
+	p->seen = loop_now(md->loop);
+}
+
+int
+ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms)
+{
+	uint64_t now = loop_now(md->loop);
+	int i;
+
+	if (md->ctl == NULL)
+		return 1;
+	for (i = 0; i < CTL_PEERS; i++) {
+		const struct ctl_peer *p = &md->ctl->peers[i];
+
+		if (p->len == len && memcmp(p->id, id, len) == 0)
+			return now - p->seen < within_ms;
+	}
+	return 1;	/* never said HELLO (a tool, not sipd): cannot tell */
+}
+
 static int
 ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 {
@@ -61,6 +112,7 @@ ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 
 	log_debug("ctl: HELLO from %s %s (instance %016llx)", m->process, m->node,
 	    (unsigned long long)m->instance);
+	ctl_peer_seen(md, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
 	if ((err = proto_encode_media_status(reqid, md->node, md->instance, md->advertise,
 	    ports_capacity(md->ports), ports_free_count(md->ports),
 	    (uint32_t)session_count(md), md->load, &buf, &len)) != 0)

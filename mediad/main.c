@@ -170,6 +170,18 @@ main(int argc, char **argv)
 	if ((err = ports_alloc_pool(&md.ports, md.conf->media_bind, md.conf->rtp_port_min,
 	    md.conf->rtp_port_max)) != 0)
 		fatalx("media.bind %s: not an address mediad can use", md.conf->media_bind);
+	{
+		/* an address that is not this host's would fail every call later: say so now */
+		int fd, r, p;
+		uint16_t port;
+
+		if ((r = ports_get(md.ports, &fd, &p, &port)) == 0)
+			ports_put(md.ports, fd, p, port);
+		else
+			fatalx("media.bind %s: cannot bind any port of %d-%d (not an address of this "
+			    "host, or every port taken)", md.conf->media_bind, md.conf->rtp_port_min,
+			    md.conf->rtp_port_max);
+	}
 	if ((md.zmq = zmq_ctx_new()) == NULL)
 		fatal("ZeroMQ");
 	if (relay_init(&md) != 0 || session_init(&md) != 0)

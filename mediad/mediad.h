@@ -25,6 +25,7 @@
 #include "proto/proto.h"
 
 #define MEDIAD_RELATCH_MS	2000	/* a latched source silent this long may be replaced */
+#define MEDIAD_ORPHAN_MS	10000	/* a session whose sipd is silent this long is freed */
 
 struct mediad;
 struct session;
@@ -59,10 +60,15 @@ int	 ports_family(const struct ports *p);	/* AF_INET or AF_INET6 */
 struct relay_sock {
 	int			 fd;
 	int			 rtcp;
+	int			 connected;	/* to the latched phone */
 	struct media_leg	*leg;
 	struct mediad		*md;
 };
 
+/* Releases the leg's latches (a new SDP address or port). */
+void	 relay_unlatch(struct media_leg *l);
+/* Once a second: a latch silent for MEDIAD_RELATCH_MS may move (disconnects). */
+void	 relay_idle_check(struct media_leg *l, uint64_t now_ms);
 /* Adds the leg's two sockets to the loop / removes them. */
 int	 relay_add(struct mediad *md, struct media_leg *l);
 void	 relay_del(struct mediad *md, struct media_leg *l);
@@ -123,6 +129,7 @@ struct session {
 	int			 have_leg[2];	/* an update came for the leg */
 	uint64_t		 last_rtp;	/* ms of the last RTP packet (or of the answer) */
 	uint64_t		 last_timeout;	/* ms a SESSION_TIMEOUT was last sent */
+	uint64_t		 created;	/* ms */
 	uint8_t			 owner[256];	/* routing id of the sipd that made it */
 	size_t			 owner_len;
 	struct session		*hnext;
@@ -162,6 +169,12 @@ void	 session_rtcp_seen(struct media_leg *l, const uint8_t *pkt, size_t len);
 
 int	 ctl_open(struct mediad *md);	/* binds control.media */
 void	 ctl_close(struct mediad *md);
+/*
+ * Has the peer with routing id id said HELLO within the last within_ms?
+ * 1 as well for a peer that never said HELLO: only a sipd that went
+ * silent is known to be gone.
+ */
+int	 ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms);
 /* Sends SESSION_TIMEOUT for s to the sipd that made it. */
 void	 ctl_send_timeout(struct mediad *md, struct session *s, uint32_t idle_ms);
 

@@ -20,6 +20,12 @@
  * or port (re-INVITE, UPDATE: session.c), and may move to a new source once
  * the latched one has been silent for MEDIAD_RELATCH_MS (a NAT that
  * rebinds).  RTP and RTCP latch separately.
+ *
+ * A latched socket is connect(2)ed to the phone's address: the kernel then
+ * drops strangers' packets itself and sends to the phone over a cached
+ * route (no route lookup per packet).  It is disconnected again when the
+ * latch is released, and after MEDIAD_RELATCH_MS of silence so that a new
+ * source can reach the latch check.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -75,16 +81,35 @@ relay_addr_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b
  * Is src the phone of this socket?  Latches on the first packet, and moves
  * the latch when the latched source has been silent long enough.
  */
-static int
-relay_latch(struct media_leg *l, int rtcp, const struct sockaddr_storage *src,
-    socklen_t slen, uint64_t now_ms)
+/* Connects the socket rs to its latched phone (or, with lat NULL, disconnects it). */
+static void
+relay_connect(struct relay_sock *rs, const struct sockaddr_storage *lat, socklen_t len)
 {
+	struct sockaddr un = { .sa_family = AF_UNSPEC };
+
+	if (lat != NULL) {
+		if (connect(rs->fd, (const struct sockaddr *)lat, len) == 0)
+			rs->connected = 1;
+	} else if (rs->connected) {
+		(void)connect(rs->fd, &un, sizeof(un));
+		rs->connected = 0;
+	}
+}
+
+static int
+relay_latch(struct relay_sock *rs, const struct sockaddr_storage *src, socklen_t slen,
+    uint64_t now_ms)
+{
+	struct media_leg *l = rs->leg;
+	int rtcp = rs->rtcp;
 	struct sockaddr_storage *lat = rtcp ? &l->lat_rtcp : &l->lat_rtp;
 	socklen_t *llen = rtcp ? &l->lat_rtcp_len : &l->lat_rtp_len;
 	uint64_t *seen = rtcp ? &l->lat_rtcp_seen : &l->lat_rtp_seen;
 
 	if (lat->ss_family != 0 && relay_addr_eq(lat, src)) {
 		*seen = now_ms;
+		if (!rs->connected)
+			relay_connect(rs, lat, *llen);
 		return 1;
 	}
 	if (lat->ss_family != 0 && now_ms - *seen < MEDIAD_RELATCH_MS)
@@ -96,7 +121,27 @@ relay_latch(struct media_leg *l, int rtcp, const struct sockaddr_storage *src,
 	memcpy(lat, src, slen);
 	*llen = slen;
 	*seen = now_ms;
+	relay_connect(rs, lat, slen);
 	return 1;
+}
+
+void
+relay_unlatch(struct media_leg *l)
+{
+	memset(&l->lat_rtp, 0, sizeof(l->lat_rtp));
+	memset(&l->lat_rtcp, 0, sizeof(l->lat_rtcp));
+	relay_connect(&l->rtp, NULL, 0);
+	relay_connect(&l->rtcp, NULL, 0);
+}
+
+void
+relay_idle_check(struct media_leg *l, uint64_t now_ms)
+{
+	/* silent long enough: let a new source reach the latch check */
+	if (l->rtp.connected && now_ms - l->lat_rtp_seen >= MEDIAD_RELATCH_MS)
+		relay_connect(&l->rtp, NULL, 0);
+	if (l->rtcp.connected && now_ms - l->lat_rtcp_seen >= MEDIAD_RELATCH_MS)
+		relay_connect(&l->rtcp, NULL, 0);
 }
 
 /* Where packets for the phone of leg l go: its latched source, else its SDP. */
@@ -124,9 +169,10 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 	struct media_leg *l = rs->leg, *peer = l->peer;
 	struct relay *r = rs->md->relay;
 	const struct sockaddr_storage *dst;
+	struct relay_sock *out;
 	socklen_t dlen = 0;
 	uint64_t now_us, now_ms;
-	int n, i, k = 0, sent, out_fd;
+	int n, i, k = 0, sent, to_connected = 0;
 
 	(void)events;
 	for (i = 0; i < RELAY_BATCH; i++)
@@ -139,11 +185,17 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 	}
 	now_us = relay_now_us();
 	now_ms = now_us / 1000;
+	out = rs->rtcp ? &peer->rtcp : &peer->rtp;
 	dst = relay_dest(peer, rs->rtcp, &dlen);
+	if (dst != NULL && out->connected && dst == (rs->rtcp ? &peer->lat_rtcp : &peer->lat_rtp)) {
+		/* the socket toward the peer is connected to exactly there */
+		dst = NULL;
+		to_connected = 1;
+	}
 	for (i = 0; i < n; i++) {
 		size_t len = r->in[i].msg_len;
 
-		if (!relay_latch(l, rs->rtcp, &r->src[i], r->in[i].msg_hdr.msg_namelen, now_ms)) {
+		if (!relay_latch(rs, &r->src[i], r->in[i].msg_hdr.msg_namelen, now_ms)) {
 			l->dropped++;
 			continue;
 		}
@@ -152,14 +204,14 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 			session_rtcp_seen(l, r->buf[i], len);
 		} else
 			session_rtp_seen(l, r->buf[i], len, now_us);
-		if (dst == NULL) {
+		if (dst == NULL && !to_connected) {
 			l->dropped++;	/* the other phone's SDP is not known yet */
 			continue;
 		}
 		r->iov_out[k].iov_base = r->buf[i];
 		r->iov_out[k].iov_len = len;
 		r->out[k].msg_hdr.msg_name = (void *)dst;
-		r->out[k].msg_hdr.msg_namelen = dlen;
+		r->out[k].msg_hdr.msg_namelen = dst != NULL ? dlen : 0;
 		k++;
 		if (!rs->rtcp) {
 			peer->pkts_out++;
@@ -168,15 +220,12 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 	}
 	if (k == 0)
 		return;
-	out_fd = rs->rtcp ? peer->rtcp.fd : peer->rtp.fd;
 	for (i = 0; i < k; i += sent) {
-		sent = sendmmsg(out_fd, r->out + i, (unsigned)(k - i), MSG_DONTWAIT);
+		sent = sendmmsg(out->fd, r->out + i, (unsigned)(k - i), MSG_DONTWAIT);
+		if (sent <= 0 && errno == ECONNREFUSED)	/* an ICMP for an earlier packet: once more */
+			sent = sendmmsg(out->fd, r->out + i, (unsigned)(k - i), MSG_DONTWAIT);
 		if (sent <= 0) {
-			/*
-			 * ECONNREFUSED: an earlier packet to that phone met a closed
-			 * port (ICMP); EAGAIN: the socket buffer is full.  Either way
-			 * this packet is lost, as on the wire: skip it.
-			 */
+			/* EAGAIN: the socket buffer is full; lost, as on the wire */
 			if (errno != ECONNREFUSED && errno != EAGAIN)
 				log_debug("relay: call %s: send: %s", l->s->call, strerror(errno));
 			peer->dropped++;
@@ -192,6 +241,7 @@ relay_add(struct mediad *md, struct media_leg *l)
 
 	l->rtp.md = l->rtcp.md = md;
 	l->rtp.leg = l->rtcp.leg = l;
+	l->rtp.connected = l->rtcp.connected = 0;
 	l->rtp.rtcp = 0;
 	l->rtcp.rtcp = 1;
 	if ((err = loop_fd_add(md->loop, l->rtp.fd, EPOLLIN, relay_on_sock, &l->rtp)) != 0)

@@ -12,6 +12,9 @@
  * extended highest sequence number against packets received (A.1, A.3),
  * interarrival jitter (A.8), and what the phone itself reports in RTCP.
  *
+ * A session whose sipd has not said HELLO for MEDIAD_ORPHAN_MS (it stopped
+ * or restarted and forgot its calls) is freed, so its ports come back.
+ *
  * RTP timeout: once both legs have SDP, a session that gets no RTP for
  * media.rtp_timeout seconds is reported to its sipd (SESSION_TIMEOUT),
  * again every rtp_timeout while it lasts; never while any stream is on
@@ -97,6 +100,7 @@ session_new(struct mediad *md, const char *call)
 	t->head = s;
 	t->count++;
 	s->last_rtp = loop_now(md->loop);
+	s->created = s->last_rtp;
 	return s;
 }
 
@@ -292,8 +296,7 @@ session_update(struct mediad *md, const struct proto_session_update *u, const vo
 			if (l->sdp_len != 0 || l->lat_rtp.ss_family != 0)
 				log_debug("session %s: leg %d stream %zu: new address, latch released",
 				    s->call, l->idx, i);
-			memset(&l->lat_rtp, 0, sizeof(l->lat_rtp));
-			memset(&l->lat_rtcp, 0, sizeof(l->lat_rtcp));
+			relay_unlatch(l);
 		}
 		l->sdp_rtp = rtp[i];
 		l->sdp_rtcp = rtcp[i];
@@ -486,13 +489,27 @@ static void
 session_tick(void *arg)
 {
 	struct mediad *md = arg;
-	struct session *s;
+	struct session *s, *next;
 	uint64_t now = loop_now(md->loop), limit = (uint64_t)md->conf->rtp_timeout * 1000;
+	int i;
 
 	loop_timer_start(md->loop, &md->sessions->t_tick, SESSION_TICK_MS);
-	if (limit == 0)
-		return;		/* rtp_timeout = 0: never */
-	for (s = md->sessions->head; s != NULL; s = s->lnext) {
+	for (s = md->sessions->head; s != NULL; s = next) {
+		next = s->lnext;
+		/* its sipd stopped (or restarted): nobody will delete it */
+		if (now - s->created > MEDIAD_ORPHAN_MS &&
+		    !ctl_peer_alive(md, s->owner, s->owner_len, MEDIAD_ORPHAN_MS)) {
+			log_info("session %s: its sipd is gone: freed", s->call);
+			session_delete(md, s);
+			continue;
+		}
+		for (i = 0; i < s->nst; i++)
+			if (s->st[i].used) {
+				relay_idle_check(&s->st[i].leg[0], now);
+				relay_idle_check(&s->st[i].leg[1], now);
+			}
+		if (limit == 0)
+			continue;	/* rtp_timeout = 0: never */
 		if (!s->have_leg[0] || !s->have_leg[1])
 			continue;	/* not answered yet: nothing flows before */
 		if (session_on_hold(s)) {

@@ -4,7 +4,9 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libosip2-dev libzmq3-dev libconfig-dev libjansson-dev libjemalloc-dev check"
-TEST_PKGS="sip-tester baresip-core sox python3 iproute2 procps mandoc groff-base man-db"
+# clang and its runtime libraries: the libFuzzer build of tests/fuzz/proto_fuzz
+TEST_PKGS="sip-tester baresip-core sox python3 iproute2 procps mandoc groff-base man-db
+      clang libclang-rt-dev"
 [ "${1:-}" = "--runtime" ] || PKGS="$PKGS $TEST_PKGS"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2

@@ -87,7 +87,7 @@ call_free(struct sipd *sd, struct call *c)
 		ct->tail = c->lprev;
 	ct->count--;
 	/* a session left on mediad (a call that ended unanswered): delete it */
-	if (c->updates_sent && !sd->stopping_hard)
+	if (c->node >= 0 && !sd->stopping_hard)
 		(void)media_call_end(sd, c, call_end_ignored, NULL);
 	call_leg_free(&c->caller);
 	call_leg_free(&c->callee);
@@ -381,11 +381,12 @@ call_end_reason(struct sipd *sd, struct call *c, const char *who, const char *re
 	e->to = xstrdup(call_who(&c->callee));
 	e->by = xstrdup(who);
 	e->reason = reason ? xstrdup(reason) : NULL;
-	if (c->updates_sent && media_call_end(sd, c, call_end_figures, e) == 0) {
-		c->updates_sent = 0;	/* deleted: call_free leaves mediad alone */
+	if (c->node >= 0 && media_call_end(sd, c, call_end_figures, e) == 0) {
+		c->node = -1;	/* deleted: call_free leaves mediad alone */
 		call_free(sd, c);
 		return;
 	}
+	c->node = -1;
 	call_end_write(sd, e, NULL);
 	call_end_line_free(e);
 	call_free(sd, c);

@@ -401,10 +401,19 @@ ctl_pending_done(struct ctl_pending *p)
 	free(p);
 }
 
+/* one node's part of a pending answer */
+struct ctl_ask {
+	struct ctl_pending	*p;
+	int			 node;
+};
+
 static void
 ctl_on_stats(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
 {
-	struct ctl_pending *p = arg;
+	struct ctl_ask *ask = arg;
+	struct ctl_pending *p = ask->p;
+	const struct node_info *ni = node_info(sd, ask->node);
+	const char *node = ni != NULL ? ni->name : "";
 	const struct proto_stats *st;
 	size_t i, n;
 
@@ -417,11 +426,13 @@ ctl_on_stats(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
 		    st->bytes_out.n == n && st->lost.n == n && st->jitter_us.n == n &&
 		    st->rr_lost.n == n && st->rr_jitter_us.n == n && st->latched.n == n)
 			for (i = 0; i < n; i++)
-				json_array_append_new(p->rows, ctl_stats_row(st, i, ""));
+				json_array_append_new(p->rows, ctl_stats_row(st, i, node));
 		else
 			json_array_append_new(p->errors, json_string("a node sent ragged STATS"));
 	} else
-		json_array_append_new(p->errors, json_string(strerror(err ? err : EPROTO)));
+		json_array_append_new(p->errors, json_pack("{s:s,s:s}", "node", node,
+		    "error", strerror(err ? err : EPROTO)));
+	free(ask);
 	if (--p->waiting == 0)
 		ctl_pending_done(p);
 }
@@ -449,11 +460,17 @@ ctl_ask_nodes(struct sipd *sd, int calls, json_t **out)
 	}
 	p->waiting = 1;		/* held until every request is out */
 	for (n = 0; n < node_count(sd); n++) {
+		struct ctl_ask *ask = xcalloc(1, sizeof(*ask));
+
+		ask->p = p;
+		ask->node = n;
 		memset(&m, 0, sizeof(m));
 		m.type = PROTO_STATS_REQ;
 		m.u.stats_req.call = (char *)"";
-		if (node_request(sd, n, &m, ctl_on_stats, p, NULL) == 0)
+		if (node_request(sd, n, &m, ctl_on_stats, ask, NULL) == 0)
 			p->waiting++;
+		else
+			free(ask);
 	}
 	if (--p->waiting == 0)
 		ctl_pending_done(p);

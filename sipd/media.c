@@ -517,7 +517,10 @@ media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg)
 	struct media_end *me;
 	int err;
 
-	if (!c->relay || c->node < 0 || !c->updates_sent)
+	if (!c->relay || c->node < 0)
+		return ENOENT;
+	node_released(sd, c->node);
+	if (!c->updates_sent)
 		return ENOENT;
 	memset(&pm, 0, sizeof(pm));
 	pm.type = PROTO_SESSION_DELETE;

@@ -308,11 +308,15 @@ node_pick(struct sipd *sd)
 	for (i = 0; i < t->n; i++) {
 		const struct node_info *ni = &t->nodes[i].info;
 
-		if (!ni->live || ni->free < 2)
+		if (!ni->live)
 			continue;
-		/* the share of ports in use, then CPU: both per mille */
+		/*
+		 * The share of ports in use, then CPU: both per mille.  A node that
+		 * looks full is still a candidate, last: its figures may be a
+		 * second old, and mediad itself says ENOSPC if it really is full.
+		 */
 		score = (uint64_t)(ni->capacity - ni->free) * 1000 / (ni->capacity ? ni->capacity : 1) +
-		    ni->load;
+		    ni->load + (ni->free < 2 ? 1000000 : 0);
 		if (best < 0 || score < bscore) {
 			best = i;
 			bscore = score;
@@ -324,6 +328,20 @@ node_pick(struct sipd *sd)
 		t->nodes[best].info.sessions++;
 	}
 	return best;
+}
+
+void
+node_released(struct sipd *sd, int node)
+{
+	struct node_info *ni;
+
+	if (node < 0 || node >= sd->nodes->n)
+		return;
+	/* until the next heartbeat says it exactly */
+	ni = &sd->nodes->nodes[node].info;
+	ni->free = ni->free + 2 <= ni->capacity ? ni->free + 2 : ni->capacity;
+	if (ni->sessions > 0)
+		ni->sessions--;
 }
 
 const struct node_info *

@@ -297,6 +297,8 @@ proxy_resolve_uri(struct sipd *sd, const osip_uri_t *u, struct tp_source *dst)
 
 /* ------------------------------------------------------------ context */
 
+static void proxy_drop_queued(struct pctx *ctx);
+
 static void
 proxy_ctx_free(struct pctx *ctx)
 {
@@ -307,14 +309,7 @@ proxy_ctx_free(struct pctx *ctx)
 			txn_detach(ctx->br[i].ct);
 	loop_timer_stop(ctx->sd->loop, &ctx->t_noanswer);
 	media_op_cancel(ctx->sd, ctx->mop);
-	while (ctx->upq != NULL) {
-		struct pup *u = ctx->upq;
-
-		ctx->upq = u->next;
-		media_op_cancel(ctx->sd, u->op);
-		osip_message_free(u->resp);
-		free(u);
-	}
+	proxy_drop_queued(ctx);
 	if (ctx->best != NULL)
 		osip_message_free(ctx->best);
 	free(ctx->br);
@@ -375,6 +370,26 @@ proxy_up_flush(struct pctx *ctx)
 		    ctx->call_id != NULL && strcmp(ctx->method, "INVITE") == 0) {
 			/* answered, but its media has no relay: end it rather than leave it mute */
 			call_hangup_by(ctx->sd, ctx->call_id, "timeout", "media-lost");
+		}
+		osip_message_free(u->resp);
+		free(u);
+	}
+}
+
+/*
+ * sipd sends a final response of its own: provisional responses still in
+ * the queue are moot, and their transaction may end before mediad answers.
+ */
+static void
+proxy_drop_queued(struct pctx *ctx)
+{
+	struct pup *u;
+
+	while ((u = ctx->upq) != NULL) {
+		ctx->upq = u->next;
+		if (u->op != NULL) {
+			media_op_cancel(ctx->sd, u->op);
+			ctx->mwait--;
 		}
 		osip_message_free(u->resp);
 		free(u);
@@ -484,6 +499,7 @@ proxy_send_best(struct pctx *ctx)
 		struct txn *st = ctx->st;
 
 		ctx->st = NULL;
+		proxy_drop_queued(ctx);
 		txn_reply_status(ctx->sd, st, status, NULL);
 	}
 }
@@ -574,6 +590,7 @@ proxy_noanswer_cb(void *arg)
 	ctx->noanswer = 1;
 	proxy_call_unanswered(ctx, 408);
 	ctx->st = NULL;
+	proxy_drop_queued(ctx);
 	txn_reply_status(ctx->sd, st, 408, NULL);
 	proxy_cancel_branches(ctx);
 	proxy_ctx_maybe_done(ctx);
@@ -1111,6 +1128,7 @@ proxy_cancel(struct sipd *sd, struct txn *ist)
 
 		proxy_call_unanswered(ctx, 487);
 		ctx->st = NULL;
+		proxy_drop_queued(ctx);
 		txn_reply_status(sd, st, 487, NULL);
 		proxy_ctx_maybe_done(ctx);
 		return;

@@ -430,6 +430,8 @@ int	 node_open(struct sipd *sd);	/* connects to every control.media endpoint */
 void	 node_close(struct sipd *sd);
 /* The least-loaded live node (counted as one call busier), or -1. */
 int	 node_pick(struct sipd *sd);
+/* A call picked for node has ended: count it off until the next heartbeat. */
+void	 node_released(struct sipd *sd, int node);
 /*
  * Sends m (its reqid is set here) to node; cb comes once with the answer
  * or an error.  0, or EHOSTDOWN (node not live) or another errno (cb not

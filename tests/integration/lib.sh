@@ -1,7 +1,8 @@
 # lib.sh — shared helpers for Parley's integration tests; sourced by each
 # tests/integration/*.sh.  Gives: TAP output, a per-test temp dir, free
-# loopback ports, a parley.conf writer, sipd start/stop, call-journal
-# assertions, and a sipp runner that never uses sipp's default ports.
+# loopback ports, a parley.conf writer, sipd and mediad start/stop, JSON
+# checks, call-journal assertions, and a sipp runner that never uses
+# sipp's default ports.
 #
 # Every test runs its own sipd on 127.0.0.1 with ports picked at random and
 # checked with ss(8), so tests can run in parallel (make -j).  The temp dir
@@ -20,8 +21,11 @@ export top_srcdir top_builddir
 IT_DIR=$top_srcdir/tests/integration
 SCENARIOS=$IT_DIR/scenarios
 SIPD=$top_builddir/sipd/sipd
+MEDIAD=$top_builddir/mediad/mediad
 SIPCTL=$top_builddir/sipctl/sipctl
-PYTHON=${PYTHON:-python3}
+# the interpreter itself, not a version manager's shim in front of it
+# (pyenv's doubles the start-up time of every helper call)
+PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
 SIPMSG="$PYTHON $IT_DIR/sipmsg.py"
 DOMAIN=pbx.test
 JOURNAL_WAIT=${JOURNAL_WAIT:-10}	# s to wait for a journal line
@@ -219,7 +223,11 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 #   --journal-format F      text (default) or json
 #   --log-level L           default debug
 #   --auth B                true (default) or false
-#   --media-mode M          media.mode (default p2p: no mediad in these tests)
+#   --media-mode M          media.mode (default p2p: most tests run no mediad)
+#   --media TEXT            extra lines inside media: { } (rtp_ports, bind …)
+#   --control-media V       control.media as written (default
+#                           "ipc://$T/media.sock"; a list for several nodes)
+#   --user-media U=M        users[].media = M for user U (may be repeated)
 #   --sip TEXT              extra lines inside sip: { }
 #   --extra TEXT            extra top-level text
 # Listens on udp and tcp 127.0.0.1:$SIPD_PORT, domain pbx.test, users
@@ -227,7 +235,8 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 # the control sockets in the temp dir.
 write_config() {
 	local file=$CONF nat=10 minexp=2 ttl=300 jfmt=text lvl=debug auth=true
-	local media=p2p sip_extra="" extra=""
+	local media=p2p media_extra="" ctl_media="\"ipc://$T/media.sock\"" sip_extra="" extra=""
+	local -A umedia=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
 		file=$1
 		shift
@@ -241,6 +250,9 @@ write_config() {
 		--log-level) lvl=$2 ;;
 		--auth) auth=$2 ;;
 		--media-mode) media=$2 ;;
+		--media) media_extra=$2 ;;
+		--control-media) ctl_media=$2 ;;
+		--user-media) umedia[${2%%=*}]="media = \"${2#*=}\"; " ;;
 		--sip) sip_extra=$2 ;;
 		--extra) extra=$2 ;;
 		*) echo "write_config: unknown option $1" >&2; return 2 ;;
@@ -259,18 +271,21 @@ sip: {
 $sip_extra
 };
 users = (
-  { name = "1001"; password = "pw1001"; display = "Alice"; },
-  { name = "1002"; password = "pw1002"; display = "Bob"; },
-  { name = "1003"; password = "pw1003"; },
-  { name = "1004"; password = "pw1004"; },
-  { name = "1005"; password = "pw1005"; }
+  { name = "1001"; password = "pw1001"; display = "Alice"; ${umedia[1001]:-}},
+  { name = "1002"; password = "pw1002"; display = "Bob"; ${umedia[1002]:-}},
+  { name = "1003"; password = "pw1003"; ${umedia[1003]:-}},
+  { name = "1004"; password = "pw1004"; ${umedia[1004]:-}},
+  { name = "1005"; password = "pw1005"; ${umedia[1005]:-}}
 );
-media: { mode = "$media"; };
+media: {
+  mode = "$media";
+$media_extra
+};
 recording: { dir = "$T/recordings"; };
 journal: { path = "$JOURNAL"; format = "$jfmt"; };
 control: {
   sipctl = "$SIPCTL_EP";
-  media = "ipc://$T/media.sock";
+  media = $ctl_media;
   recorder = "ipc://$T/recorder.sock";
 };
 log: { level = "$lvl"; };
@@ -338,6 +353,120 @@ sipd_alive() {
 		fail "sipd still running" "$(tail -n 30 "$SIPD_LOG")"
 		return 1
 	fi
+}
+
+# -------------------------------------------------------------- mediad
+#
+# mediad nodes are known by their node name (media.node in their config).
+# sipd must be running: a node is up when sipd says so (sipctl status).
+
+declare -A _mediad_pid _mediad_inst _mediad_log
+_mediad_runs=0
+
+# json_test EXPR — reads JSON on stdin; exit 0 if the Python expression
+# EXPR (the JSON bound to j) is true, 1 if false or not JSON
+json_test() {
+	$PYTHON -c '
+import json, sys
+try:
+    j = json.load(sys.stdin)
+    sys.exit(0 if eval("(" + sys.argv[1] + "\n)") else 1)
+except Exception as e:
+    print("json_test: %s" % e, file=sys.stderr)
+    sys.exit(1)' "$1"
+}
+
+# json_print EXPR — reads JSON on stdin, prints the value of EXPR (j is
+# the JSON; strings as they are, anything else as JSON); exit 1 if EXPR
+# fails
+json_print() {
+	$PYTHON -c '
+import json, sys
+try:
+    j = json.load(sys.stdin)
+    v = eval("(" + sys.argv[1] + "\n)")
+except Exception as e:
+    print("json_print: %s" % e, file=sys.stderr)
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))' "$1"
+}
+
+# media_node NODE FIELD — FIELD of NODE in `sipctl --json status`'s
+# media_nodes (empty, exit 1, if sipd does not list NODE)
+media_node() {
+	sipctl --json status 2>/dev/null |
+	    json_print "[n for n in j['media_nodes'] if n.get('node') == '$1'][0]['$2']"
+}
+
+# _mediad_up NODE OLD-INSTANCE — sipd lists NODE live with another instance
+_mediad_up() {
+	sipctl --json status 2>/dev/null | json_test "
+any(n.get('node') == '$1' and n.get('live') is True and str(n.get('instance')) != '$2'
+    for n in j['media_nodes'])"
+}
+
+# start_mediad NODE [CONF] — runs mediad -f -c CONF (default $CONF, whose
+# media.node must be NODE) in the background, stderr to $T/mediad-NODE.N.log
+# ($MEDIAD_LOG), and waits until sipd lists NODE live, with an instance
+# other than the one it had before (a restart).  A TAP line says whether it
+# came up; returns 1 if not.
+start_mediad() {
+	local node=$1 conf=${2:-$CONF} pid i
+	_mediad_runs=$((_mediad_runs + 1))
+	MEDIAD_LOG=$T/mediad-$node.$_mediad_runs.log
+	_mediad_log[$node]=$MEDIAD_LOG
+	"$MEDIAD" -f -c "$conf" 2> "$MEDIAD_LOG" > "$T/mediad-$node.$_mediad_runs.out" &
+	pid=$!
+	_mediad_pid[$node]=$pid
+	_bg_pids+=("$pid")
+	for ((i = 0; i < 150; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			fail "mediad $node starts and sipd sees it live" \
+			    "mediad exited with status $? (see $MEDIAD_LOG)" "$(tail -n 30 "$MEDIAD_LOG")"
+			_mediad_pid[$node]=
+			return 1
+		fi
+		if _mediad_up "$node" "${_mediad_inst[$node]:-none}"; then
+			_mediad_inst[$node]=$(media_node "$node" instance)
+			pass "mediad $node starts and sipd sees it live (sipctl status)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "mediad $node starts and sipd sees it live" \
+	    "sipd did not list node $node live within 15 s" \
+	    "sipctl --json status: $(sipctl --json status 2>&1)" \
+	    "--- mediad log:" "$(tail -n 30 "$MEDIAD_LOG")" "--- sipd log:" "$(tail -n 20 "$SIPD_LOG")"
+	return 1
+}
+
+# stop_mediad NODE — SIGTERM, wait, a TAP line that it exited 0
+stop_mediad() {
+	local pid=${_mediad_pid[$1]:-} rc
+	if [ -z "$pid" ]; then
+		fail "mediad $1 stops cleanly on SIGTERM" "mediad $1 is not running"
+		return 1
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	_mediad_pid[$1]=
+	if [ $rc -eq 0 ]; then
+		pass "mediad $1 stops cleanly on SIGTERM (exit 0)"
+	else
+		fail "mediad $1 stops cleanly on SIGTERM" "exit status $rc" "$(tail -n 30 "${_mediad_log[$1]}")"
+		return 1
+	fi
+}
+
+# kill_mediad NODE — SIGKILL, and reap it (no TAP line)
+kill_mediad() {
+	local pid=${_mediad_pid[$1]:-}
+	[ -n "$pid" ] || return 1
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	_mediad_pid[$1]=
 }
 
 # wait_until TENTHS CMD [ARG...] — polls CMD every 0.1 s until it succeeds;

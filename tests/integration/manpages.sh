@@ -1,5 +1,5 @@
 #!/bin/bash
-# manpages.sh — the manual pages (man/sipd.8, man/sipctl.8,
+# manpages.sh — the manual pages (man/sipd.8, man/mediad.8, man/sipctl.8,
 # man/parley.conf.5) are well-formed and say what the code does:
 #   (a) lint: `mandoc -T lint` reports nothing (the one message allowed is
 #       STYLE "referenced manual not found" for Parley's own pages, which
@@ -11,19 +11,25 @@
 #       calls) is listed in CALL JOURNAL with exactly the keys it writes
 #       (a key written only under a condition may be left out) and no event
 #       is listed that sipd does not write;
+#   (b') mediad: the same for the options of `mediad -h` and mediad.8;
 #   (c) sipctl: every option (short and long) and every command of
 #       `sipctl --help`, with its number of arguments, is in sipctl.8, and
 #       the other way round; every exit status of the help is explained;
 #   (d) parley.conf.5: every section and key of etc/parley.conf and every
 #       key common/conf.c accepts is documented (a key of a section as an
 #       item of that section), with the default etc/parley.conf gives; the
-#       configurations in the page's EXAMPLES pass `sipd -t`.
+#       configurations in the page's EXAMPLES pass `sipd -t`;
+#   (e) mediad.8: CONFIGURATION lists exactly the keys mediad's sources
+#       read (the parley_conf fields they use, each traced to its key in
+#       common/conf.c), and each of them is in parley.conf.5 in its
+#       section and in etc/parley.conf (set, or named in a comment); the
+#       configurations in its EXAMPLES pass `mediad -t`.
 # So a new option, command, key or event cannot land without its page.
 #
 # Environment: top_srcdir and top_builddir (absolute; the Makefile sets
 # them); for a manual run they default to this script's ../.. and the
 # current directory.  Needs mandoc or groff for (a) and to render the
-# example; (b)-(d) read the page sources with awk.
+# example; (b)-(e) read the page sources with awk.
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -31,8 +37,9 @@ set -u
 
 MAN=$top_srcdir/man
 SIPD=$top_builddir/sipd/sipd
+MEDIAD=$top_builddir/mediad/mediad
 SIPCTL=$top_builddir/sipctl/sipctl
-PAGES="sipd.8 sipctl.8 parley.conf.5"
+PAGES="sipd.8 mediad.8 sipctl.8 parley.conf.5"
 
 # ------------------------------------------------------------------ TAP
 
@@ -65,6 +72,7 @@ for p in $PAGES; do
 	[ -f "$MAN/$p" ] || { echo "Bail out! $MAN/$p missing"; exit 1; }
 done
 [ -x "$SIPD" ] || { echo "Bail out! $SIPD not built"; exit 1; }
+[ -x "$MEDIAD" ] || { echo "Bail out! $MEDIAD not built"; exit 1; }
 [ -x "$SIPCTL" ] || { echo "Bail out! $SIPCTL not built"; exit 1; }
 
 # ------------------------------------------------------------------ page helpers
@@ -107,8 +115,8 @@ for p in $PAGES; do
 		rc=$?
 		# Parley's own pages are not installed while they are linted; the
 		# "outdated mandoc.db" notes are about the system's database
-		own=$(printf '%s\n' "$out" | grep -E 'STYLE: referenced manual not found: Xr (sipd 8|sipctl 8|parley\.conf 5)')
-		rest=$(printf '%s\n' "$out" | grep -vE 'STYLE: referenced manual not found: Xr (sipd 8|sipctl 8|parley\.conf 5)' |
+		own=$(printf '%s\n' "$out" | grep -E 'STYLE: referenced manual not found: Xr (sipd 8|mediad 8|sipctl 8|parley\.conf 5)')
+		rest=$(printf '%s\n' "$out" | grep -vE 'STYLE: referenced manual not found: Xr (sipd 8|mediad 8|sipctl 8|parley\.conf 5)' |
 		    grep -v 'outdated mandoc.db lacks' | grep -v '^$')
 		if [ -z "$rest" ] && [ $rc -le 1 ]; then
 			pass "mandoc -T lint $p: clean"
@@ -141,30 +149,38 @@ for p in $PAGES; do
 	fi
 done
 
-# ------------------------------------------------------------------ (b) sipd
+# ------------------------------------------------------------------ (b) sipd, (b') mediad
 
-help=$("$SIPD" -h 2>&1)
-check_rc=$?
-if [ $check_rc -ne 0 ] || [ -z "$help" ]; then
-	fail "sipd -h prints the usage" "exit $check_rc" "$help"
-fi
-opts=$(printf '%s\n' "$help" | grep -oE -- '(^|[[:space:][])-[A-Za-z]+' | sed 's/.*-//' |
-    fold -w1 | sort -u)
-syn=$(sh_src sipd.8 SYNOPSIS | fl_letters)
-items=$(grep -E '^\.It Fl [A-Za-z]( |$)' "$MAN/sipd.8" | awk '{ print $3 }' | sort -u)
-bad=""
-for o in $opts; do
-	printf '%s\n' "$syn" | grep -qx -- "$o" || bad="$bad -$o not in SYNOPSIS;"
-	printf '%s\n' "$items" | grep -qx -- "$o" || bad="$bad no .It Fl $o;"
-done
-for o in $syn $items; do
-	printf '%s\n' "$opts" | grep -qx -- "$o" || bad="$bad -$o documented but not in sipd -h;"
-done
-if [ -z "$opts" ]; then
-	fail "sipd -h options are in sipd.8" "no options found in: $help"
-else
-	result "sipd -h options ($(echo $opts | tr -d ' ')) are in sipd.8's SYNOPSIS and option list, and no others" "$bad"
-fi
+# check_options NAME PROGRAM PAGE — every option letter of `PROGRAM -h` is
+# in PAGE's SYNOPSIS and has an item `.It Fl X`, and PAGE has no others
+check_options() {
+	local name=$1 prog=$2 page=$3 help check_rc opts syn items bad o
+	help=$("$prog" -h 2>&1)
+	check_rc=$?
+	if [ $check_rc -ne 0 ] || [ -z "$help" ]; then
+		fail "$name -h prints the usage" "exit $check_rc" "$help"
+	fi
+	opts=$(printf '%s\n' "$help" | grep -oE -- '(^|[[:space:][])-[A-Za-z]+' | sed 's/.*-//' |
+	    fold -w1 | sort -u)
+	syn=$(sh_src "$page" SYNOPSIS | fl_letters)
+	items=$(grep -E '^\.It Fl [A-Za-z]( |$)' "$MAN/$page" | awk '{ print $3 }' | sort -u)
+	bad=""
+	for o in $opts; do
+		printf '%s\n' "$syn" | grep -qx -- "$o" || bad="$bad -$o not in SYNOPSIS;"
+		printf '%s\n' "$items" | grep -qx -- "$o" || bad="$bad no .It Fl $o;"
+	done
+	for o in $syn $items; do
+		printf '%s\n' "$opts" | grep -qx -- "$o" || bad="$bad -$o documented but not in $name -h;"
+	done
+	if [ -z "$opts" ]; then
+		fail "$name -h options are in $page" "no options found in: $help"
+	else
+		result "$name -h options ($(echo $opts | tr -d ' ')) are in $page's SYNOPSIS and option list, and no others" "$bad"
+	fi
+}
+
+check_options sipd "$SIPD" sipd.8
+check_options mediad "$MEDIAD" mediad.8
 
 # Events and keys of every journal_write call in sipd's sources, one line
 # per event: "event key key* ..." (key* = written only under a condition).
@@ -478,30 +494,103 @@ else
 	result "every key common/conf.c accepts ($(wc -l < "$T/conf.keys")) is in parley.conf.5" "$bad"
 fi
 
-# the configurations shown in EXAMPLES: each block that starts "sip: {"
-if [ $have_mandoc = 1 ] || [ $have_groff = 1 ]; then
-	render parley.conf.5 | awk -v dir="$T" '
+# check_examples PAGE NAME PROGRAM — the configurations shown in PAGE's
+# EXAMPLES, each block that starts with a group ("sip: {") or the users'
+# list ("users = ("), pass `PROGRAM -t`
+check_examples() {
+	local page=$1 name=$2 prog=$3 nex=0 f out rc
+	if [ $have_mandoc = 0 ] && [ $have_groff = 0 ]; then
+		skip "$page examples pass $name -t" "neither mandoc nor groff installed"
+		return
+	fi
+	render "$page" | awk -v dir="$T" -v page="$page" '
 		/^EXAMPLES/ { ex = 1; next }
 		/^[A-Z]/ { ex = 0 }
-		ex && /^ +sip: \{$/ { nb++; on = 1; match($0, /^ +/); ind = RLENGTH }
+		ex && !on && /^ +([a-z_]+: \{|users = \()/ { nb++; on = 1; match($0, /^ +/); ind = RLENGTH }
 		on && /^     [^ ]/ { on = 0 }
-		on { print substr($0, ind + 1) > (dir "/example" nb ".conf") }'
-	nex=0
-	for f in "$T"/example*.conf; do
+		on { print substr($0, ind + 1) > (dir "/" page ".example" nb ".conf") }'
+	for f in "$T/$page".example*.conf; do
 		[ -f "$f" ] || continue
 		nex=$((nex + 1))
-		out=$("$SIPD" -t -c "$f" 2>&1)
+		out=$("$prog" -t -c "$f" 2>&1)
 		rc=$?
 		if [ $rc -eq 0 ]; then
-			pass "parley.conf.5 example $nex passes sipd -t"
+			pass "$page example $nex passes $name -t"
 		else
-			fail "parley.conf.5 example $nex passes sipd -t" "exit $rc: $out" "$(cat "$f")"
+			fail "$page example $nex passes $name -t" "exit $rc: $out" "$(cat "$f")"
 		fi
 	done
-	[ $nex -gt 0 ] || fail "parley.conf.5 EXAMPLES has a configuration starting 'sip: {'"
+	[ $nex -gt 0 ] || fail "$page EXAMPLES has a configuration starting 'sip: {' or the like"
+}
+
+check_examples parley.conf.5 sipd "$SIPD"
+check_examples mediad.8 mediad "$MEDIAD"
+
+# ------------------------------------------------------------------ (e) mediad.8 CONFIGURATION
+
+# "field group.key" for every parley_conf field common/conf.c sets from a
+# key: `"key", &c->field` in a conf_get_* call, or `c->field = ...` after
+# the key was looked up (`(cx, g, "key"`, `_member(g, "key")`: "rtp_ports",
+# "level" ...), within the group of the function (conf_load_sip) or of the
+# last config_lookup(cfg, "group")
+awk '
+	/^[a-z_]+\(/ {
+		grp = ""; key = ""
+		if ($0 ~ /^conf_load_sip\(/) grp = "sip"
+		if ($0 ~ /^conf_load_users\(/) grp = "users"
+	}
+	match($0, /config_lookup\(cfg, "[a-z_]+"\)/) {
+		grp = substr($0, RSTART + 20, RLENGTH - 22); key = ""
+	}
+	{
+		t = $0
+		while (match(t, /(\(cx, [a-z]+, |_member\([a-z]+, )"[a-z_]+"|c->[a-z_]+[ \t]*=[^=]/)) {
+			m = substr(t, RSTART, RLENGTH)
+			t = substr(t, RSTART + RLENGTH)
+			if (m ~ /"$/) { sub(/^[^"]*"/, "", m); key = substr(m, 1, length(m) - 1); continue }
+			sub(/^c->/, "", m); sub(/[ \t]*=.*$/, "", m)
+			if (grp != "" && key != "" && !(m in seen)) { seen[m] = 1; print m "\t" grp "." key }
+		}
+		t = $0
+		while (match(t, /"[a-z_]+", &c->[a-z_]+/)) {
+			m = substr(t, RSTART, RLENGTH)
+			t = substr(t, RSTART + RLENGTH)
+			k = m; sub(/^"/, "", k); sub(/".*$/, "", k)
+			sub(/^.*&c->/, "", m)
+			if (grp != "" && !(m in seen)) { seen[m] = 1; print m "\t" grp "." k }
+		}
+	}' "$top_srcdir/common/conf.c" | sort -u > "$T/conf.fields"
+
+# the keys mediad reads: its sources' ->field and .field names that are such fields
+grep -ohE -- '(->|\.)[a-z_]+' "$top_srcdir"/mediad/*.c | sed 's/^->//; s/^\.//' | sort -u > "$T/mediad.names"
+awk -F'\t' 'NR == FNR { used[$1] = 1; next } ($1 in used) { print $2 }' \
+    "$T/mediad.names" "$T/conf.fields" | sort -u > "$T/mediad.keys"
+sh_src mediad.8 CONFIGURATION | awk '/^\.It Ic [a-z_]+\.[a-z_]+$/ { print $3 }' | sort -u \
+    > "$T/mediad.page"
+
+if [ "$(wc -l < "$T/conf.fields")" -lt 30 ] || [ "$(wc -l < "$T/mediad.keys")" -lt 3 ]; then
+	fail "the keys mediad reads, traced through common/conf.c" \
+	    "found only these fields:" "$(cat "$T/conf.fields")" "mediad reads:" "$(cat "$T/mediad.keys")"
 else
-	skip "parley.conf.5 examples pass sipd -t" "neither mandoc nor groff installed"
+	pass "the keys mediad reads, traced through common/conf.c ($(wc -l < "$T/mediad.keys"))"
+	diag "$(cat "$T/mediad.keys")"
 fi
+bad=""
+for k in $(comm -23 "$T/mediad.keys" "$T/mediad.page"); do
+	bad="$bad $k: read by mediad, not in CONFIGURATION;"
+done
+for k in $(comm -13 "$T/mediad.keys" "$T/mediad.page"); do
+	bad="$bad $k: in CONFIGURATION, not read by mediad;"
+done
+result "mediad.8 CONFIGURATION lists every key mediad reads, and no others" "$bad"
+bad=""
+while IFS=. read -r sec key; do
+	awk -F'\t' -v s="$sec" -v k="$key" '$1 == s && $2 == k { f = 1 } END { exit !f }' \
+	    "$T/page.keys" || bad="$bad $sec.$key: no item in parley.conf.5 .Ss $sec;"
+	awk -F'\t' -v s="$sec" -v k="$key" '($1 == s || $1 == "#") && $2 == k { f = 1 } END { exit !f }' \
+	    "$T/etc.keys" || bad="$bad $sec.$key: not in etc/parley.conf;"
+done < "$T/mediad.page"
+result "the keys of mediad.8 CONFIGURATION are in parley.conf.5 and etc/parley.conf" "$bad"
 
 echo "1..$n"
 [ $nfailed -eq 0 ]

@@ -106,26 +106,26 @@ phone_diag() {
 	tr -d '\033' < "$T/$1.log" | tr '\r' '\n' | grep -v 'audio=.*bit/s' | tail -n 40
 }
 
-# check_heard NAME WHAT RECORDING — asserts that phone NAME's recording
-# (sndfile's decoded dump) is 1001's test tone: 400-480 Hz (sox's rough
-# frequency of a 440 Hz sine), RMS at least 0.05, at least 1 s long
+# check_heard NAME WHAT RECORDING [FREQ [SECONDS]] — asserts that phone
+# NAME's recording (sndfile's decoded dump) is a test tone of FREQ Hz
+# (default 440: 1001's): within 2 % of FREQ (tonecheck.py: zero crossings
+# over the part where something was heard), a plausible level (RMS 0.1 to
+# 0.7 of full scale: the tones are made at half scale) and heard for at
+# least 90 % of SECONDS (default 1).
 check_heard() {
-	local name=$1 what=$2 recording=$3 dec st freq rms len
+	local name=$1 what=$2 recording=$3 freq=${4:-440} secs=${5:-1} dec st
 
 	dec=$(ls "$T/$name"/rec/*-dec.wav 2>/dev/null | head -n 1)
 	if [ -z "$dec" ]; then
 		fail "$recording exists" "nothing in $T/$name/rec" "$(phone_diag "$name")"
 		return
 	fi
-	st=$(sox "$dec" -n stat 2>&1)
-	freq=$(printf '%s\n' "$st" | awk '/Rough +frequency/ { print $3 }')
-	rms=$(printf '%s\n' "$st" | awk '/RMS +amplitude/ { print $3 }')
-	len=$(printf '%s\n' "$st" | awk '/Length \(seconds\)/ { print $3 }')
-	diag "$name heard: $len s, RMS amplitude $rms, rough frequency $freq Hz"
-	if awk -v f="${freq:-0}" -v r="${rms:-0}" -v l="${len:-0}" \
-	    'BEGIN { exit !(f >= 400 && f <= 480 && r >= 0.05 && l >= 1) }'; then
+	st=$($PYTHON "$IT_DIR/tonecheck.py" "$dec" 2>&1)
+	diag "$name heard ($dec): $st"
+	if printf '%s' "$st" | json_test "
+abs(j['freq'] - $freq) <= 0.02 * $freq and 0.1 <= j['rms'] <= 0.7 and j['sound'] >= 0.9 * $secs"; then
 		pass "$what"
 	else
-		fail "$what" "$st"
+		fail "$what" "expected $freq Hz +-2 %, RMS 0.1-0.7, at least 90 % of $secs s" "$st"
 	fi
 }

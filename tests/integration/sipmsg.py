@@ -14,11 +14,30 @@ Used by lib.sh; not a SIP stack.  Commands:
       Exit 0 if something came back, 1 if nothing did.
 
   trace FILE (recv|sent) START_REGEX [--has REGEX]... [--nth N] [--all]
+        [--count]
       Reads a sipp -trace_msg log and prints the received (or sent)
       messages whose start line matches START_REGEX (Python re.search)
       and that have a line matching each --has REGEX (case-insensitive):
       the last one by default, the Nth (1-based) with --nth, every one
       with --all (separated by a line of '=').  Exit 1 if none matched.
+      --count prints how many matched instead (exit 0, even for 0).
+
+  sdp [--get KEY]...
+      Reads a SIP message (as 'trace' prints it) or a bare SDP on stdin
+      and prints one line per KEY: c (the session c= address), o (the o=
+      value), m (how many m= lines), ice (how many a=candidate and a=ice-*
+      lines), body (the whole SDP); per stream N.FIELD (N from 0, in m=
+      order) or KIND.FIELD (the first m= of that kind): kind, port,
+      addr (the c= that applies to it), rtcp (the a=rtcp port, empty if
+      none), dir (sendrecv, sendonly, recvonly, inactive), fmts.
+      Exit 1 if there is no SDP or a stream named does not exist.
+
+  sdp-same FILE1 FILE2
+      Compares the SDP of two messages (files as 'trace' prints them)
+      the way a media relay may change it: c= addresses, non-zero m=
+      ports, a=rtcp lines, a=candidate and a=ice-* lines are left out;
+      every other line must be the same, in the same order.  Prints the
+      differences, exit 1 if there are any.
 
   race HOST PORT --user U --password P --to U2 --domain D --call-id ID
       A caller that sends its authenticated INVITE and a CANCEL for it in
@@ -210,12 +229,16 @@ def cmd_trace(args):
     path, direction, rx = args[0], args[1], args[2]
     nth = _opt(args, "--nth", None)
     every = "--all" in args
+    count = "--count" in args
     has = []
     while "--has" in args:
         has.append(_opt(args, "--has", None))
     found = [m for d, m in _trace_messages(path)
              if d == direction and re.search(rx, m.split("\n", 1)[0])
              and all(re.search(h, m, re.I | re.M) for h in has)]
+    if count:
+        print(len(found))
+        return 0
     if not found:
         return 1
     if every:
@@ -527,6 +550,110 @@ def cmd_race(args):
     return 0 if ok and cancel_ok[0] else 1
 
 
+# ------------------------------------------------------------------ SDP
+
+
+def _sdp_lines(text):
+    """The SDP lines of a message (or of a bare SDP), [] if none."""
+    text = text.replace("\r\n", "\n")
+    if not text.lstrip().startswith("v="):
+        head, sep, text = text.partition("\n\n")
+        if not sep:
+            return []
+    lines = [l.rstrip("\r") for l in text.split("\n")]
+    lines = [l for l in lines if l.strip()]
+    return lines if lines and lines[0].startswith("v=") else []
+
+
+def _sdp_parse(lines):
+    sess = {"c": "", "o": "", "dir": "sendrecv", "ice": 0}
+    streams = []
+    cur = sess
+    for l in lines:
+        k, _, v = l.partition("=")
+        if k == "m":
+            f = v.split()
+            cur = {"kind": f[0], "port": f[1].split("/")[0], "fmts": " ".join(f[3:]),
+                   "c": "", "rtcp": "", "dir": None, "ice": 0}
+            streams.append(cur)
+        elif k == "c":
+            cur["c"] = v.split()[-1].split("/")[0]
+        elif k == "o" and cur is sess:
+            sess["o"] = v
+        elif k == "a":
+            name = v.split(":", 1)[0]
+            if name in ("sendrecv", "sendonly", "recvonly", "inactive"):
+                cur["dir"] = name
+            elif name == "rtcp":
+                cur["rtcp"] = v.split(":", 1)[1].split()[0]
+            elif name == "candidate" or name.startswith("ice-"):
+                cur["ice"] += 1
+    for m in streams:
+        m["addr"] = m["c"] or sess["c"]
+        m["dir"] = m["dir"] or sess["dir"]
+    return sess, streams
+
+
+def cmd_sdp(args):
+    lines = _sdp_lines(sys.stdin.read())
+    if not lines:
+        print("sdp: no SDP in the message", file=sys.stderr)
+        return 1
+    sess, streams = _sdp_parse(lines)
+    keys = []
+    while "--get" in args:
+        keys.append(_opt(args, "--get", None))
+    rc = 0
+    for key in keys:
+        if key in ("c", "o"):
+            print(sess[key])
+        elif key == "m":
+            print(len(streams))
+        elif key == "ice":
+            print(sess["ice"] + sum(m["ice"] for m in streams))
+        elif key == "body":
+            print("\n".join(lines))
+        else:
+            which, _, field = key.partition(".")
+            if which.isdigit():
+                m = streams[int(which)] if int(which) < len(streams) else None
+            else:
+                m = next((s for s in streams if s["kind"] == which), None)
+            if m is None or field not in ("kind", "port", "addr", "rtcp", "dir", "fmts"):
+                print("")
+                rc = 1
+            else:
+                print(m[field])
+    return rc
+
+
+def _sdp_norm(lines):
+    out = []
+    for l in lines:
+        if l.startswith("a=rtcp:") or l.startswith("a=candidate:") or l.startswith("a=ice-"):
+            continue
+        if l.startswith("c="):
+            f = l.split()
+            l = " ".join(f[:-1] + ["*"])
+        elif l.startswith("m="):
+            f = l.split()
+            if f[1] != "0":
+                f[1] = "*"
+            l = " ".join(f)
+        out.append(l)
+    return out
+
+
+def cmd_sdp_same(args):
+    a = _sdp_norm(_sdp_lines(open(args[0], encoding="utf-8", errors="replace").read()))
+    b = _sdp_norm(_sdp_lines(open(args[1], encoding="utf-8", errors="replace").read()))
+    if a and a == b:
+        return 0
+    import difflib
+    print("\n".join(difflib.unified_diff(a, b, args[0], args[1], lineterm="")) or "no SDP")
+    return 1
+
+
 # ----------------------------------------------------------------- main
 
 def _opt(args, name, default):
@@ -545,7 +672,7 @@ def main(argv):
     cmd, args = argv[1], argv[2:]
     # strip flags that the commands read via 'in'
     cmds = {"ping": cmd_ping, "send": cmd_send, "trace": cmd_trace, "journal": cmd_journal,
-            "race": cmd_race}
+            "race": cmd_race, "sdp": cmd_sdp, "sdp-same": cmd_sdp_same}
     if cmd not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
@@ -554,9 +681,9 @@ def main(argv):
         rest = [a for a in args if a not in flags]
         return cmds[cmd](rest + flags)
     if cmd == "trace":
-        every = "--all" in args
-        rest = [a for a in args if a != "--all"]
-        return cmd_trace(rest + (["--all"] if every else []))
+        flags = [a for a in args if a in ("--all", "--count")]
+        rest = [a for a in args if a not in ("--all", "--count")]
+        return cmd_trace(rest + flags)
     return cmds[cmd](args)
 
 

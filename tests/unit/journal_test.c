@@ -129,18 +129,18 @@ START_TEST(test_json_numbers)
 		"duration", "12.345",
 		"status", "486",
 		"seconds", "-0.5e3",
-		"packets_in", "012",	/* not a JSON number */
-		"bytes_out", "1e",	/* nor this */
+		"caller_pkts", "012",	/* not a JSON number */
+		"callee_pkts", "1e",	/* nor this */
 		"user", "1001",		/* not a numeric key */
-		"packets_out", "",
-		"bytes_in", "0",
+		"caller_lost", "",
+		"callee_lost", "0",
 	};
 
 	ck_assert_str_eq(fmt(1, "call-end", kv, 18),
 	    "{\"ts\":\"2026-11-20T12:09:29.389Z\",\"event\":\"call-end\","
 	    "\"expires\":3600,\"duration\":12.345,\"status\":486,\"seconds\":-0.5e3,"
-	    "\"packets_in\":\"012\",\"bytes_out\":\"1e\",\"user\":\"1001\","
-	    "\"packets_out\":\"\",\"bytes_in\":0}\n");
+	    "\"caller_pkts\":\"012\",\"callee_pkts\":\"1e\",\"user\":\"1001\","
+	    "\"caller_lost\":\"\",\"callee_lost\":0}\n");
 }
 END_TEST
 

@@ -252,7 +252,19 @@ START_TEST(relay_forwards_as_received_and_latches)
 	spin(50);
 	ck_assert_int_eq(recv(caller, got, sizeof(got), MSG_DONTWAIT), -1);
 
-	/* seq 1, 2, then 5: two lost */
+	/* an RFC 4733 event (PT 101, marker, 16-byte payload) passes untouched too */
+	{
+		uint8_t ev[16] = { 0x80, 0x80 | 101, 0, 3, 0, 0, 0x01, 0x40, 0, 0, 0, 0x42,
+			5, 0x8a, 0x03, 0x20 };
+
+		send_to(caller, (int)pa[0], ev, sizeof(ev));
+		spin(50);
+		n = recv(nat, got, sizeof(got), MSG_DONTWAIT);
+		ck_assert_int_eq(n, sizeof(ev));
+		ck_assert_mem_eq(got, ev, sizeof(ev));
+	}
+
+	/* seq 1, 2, (3 the event), then 5: one lost */
 	rtp(pkt, 5);
 	send_to(caller, (int)pa[0], pkt, sizeof(pkt));
 	spin(50);
@@ -262,10 +274,10 @@ START_TEST(relay_forwards_as_received_and_latches)
 	session_stats(&md, s, &rows);
 	ck_assert_uint_eq(rows.n, 2);
 	ck_assert_uint_eq(rows.legs[0], 0);
-	ck_assert_uint_eq(rows.pkts_in[0], 3);
-	ck_assert_uint_eq(rows.bytes_in[0], 3 * 172);
-	ck_assert_uint_eq(rows.lost[0], 2);
-	ck_assert_uint_eq(rows.pkts_out[1], 3);	/* sent to the callee */
+	ck_assert_uint_eq(rows.pkts_in[0], 4);
+	ck_assert_uint_eq(rows.bytes_in[0], 3 * 172 + 16);
+	ck_assert_uint_eq(rows.lost[0], 1);
+	ck_assert_uint_eq(rows.pkts_out[1], 4);	/* sent to the callee */
 	ck_assert_uint_eq(rows.pkts_in[1], 1);
 	{
 		char want[32];

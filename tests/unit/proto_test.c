@@ -4,8 +4,11 @@
  * compile), the rejection of every kind of bad buffer (truncated at every
  * length, wrong magic, other version, unknown type, lying lengths, strings
  * longer than the buffer, empty argv, wrong field kinds, trailing bytes),
- * dispatch, and a fuzz loop of random and mutated buffers that must never
- * crash (run it under ASan: --enable-sanitizers).
+ * the U32V/U64V/STRV lists at and past PROTO_STREAMS_MAX and PROTO_ROWS_MAX
+ * in encoders and decoders, lists whose count and length disagree, empty
+ * lists, every ERROR code, dispatch, and a fuzz loop of random and mutated
+ * buffers that must never crash (run it under ASan: --enable-sanitizers;
+ * tests/fuzz/ has the coverage-guided fuzz target).
  */
 #include <check.h>
 #include <errno.h>
@@ -49,7 +52,7 @@ be16(uint8_t *p, uint16_t v)
 
 /* hand-made buffers: a header, then fields appended one by one */
 struct craft {
-	uint8_t	b[512];
+	uint8_t	b[1024];
 	size_t	len;
 };
 
@@ -102,6 +105,23 @@ craft_field_str(struct craft *c, const char *s, size_t n)
 	craft_u8(c, 3);
 	craft_u32(c, (uint32_t)n);
 	craft_raw(c, s, n);
+}
+
+/*
+ * A list field (kind 6 U32V, 7 U64V, 4 STRV) that says it has says items
+ * and holds has items of size bytes, all zero (for a STRV, size 4: empty
+ * strings).
+ */
+static void
+craft_list(struct craft *c, uint8_t kind, uint32_t says, uint32_t has, size_t size)
+{
+	size_t i;
+
+	craft_u8(c, kind);
+	craft_u32(c, (uint32_t)(4 + has * size));
+	craft_u32(c, says);
+	for (i = 0; i < has * size; i++)
+		craft_u8(c, 0);
 }
 
 /* sets the header's body length to what follows it */
@@ -724,7 +744,377 @@ START_TEST(test_bad_fields)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- list fields */
+
+/*
+ * A SESSION_UPDATE whose list number which (0 kinds, 1 addrs, 2 ports,
+ * 3 rtcp_ports, 4 dirs, 5 clocks; -1 none) says says items and holds has;
+ * every other list holds and says others.
+ */
+static void
+craft_session_update(struct craft *c, int which, uint32_t says, uint32_t has, uint32_t others)
+{
+	static const uint8_t kinds[6] = { 6, 4, 6, 6, 6, 6 };
+	int i;
+
+	craft_hdr(c, PROTO_MAGIC, PROTO_VERSION, PROTO_SESSION_UPDATE, 1);
+	craft_field_str(c, "c", 1);
+	craft_field_u32(c, 0);
+	for (i = 0; i < 6; i++) {
+		if (i == which)
+			craft_list(c, kinds[i], says, has, 4);
+		else
+			craft_list(c, kinds[i], others, others, 4);
+	}
+	craft_seal(c);
+}
+
+/* STATS's 13 lists in wire order: their kinds, and the bytes of one item */
+static const uint8_t stats_kinds[13] = { 4, 6, 6, 6, 7, 7, 7, 7, 7, 6, 6, 6, 4 };
+#define STATS_ITEM(k)	((k) == 7 ? 8u : 4u)
+
+/*
+ * A STATS, too large for struct craft, whose list which says says items
+ * and holds has (zeros; empty strings for a STRV); the others are empty.
+ * A new buffer of *lenp bytes.
+ */
+static uint8_t *
+stats_craft(size_t which, uint32_t says, uint32_t has, size_t *lenp)
+{
+	size_t len = PROTO_HDR_LEN + 13 * 9 + (size_t)has * STATS_ITEM(stats_kinds[which]);
+	uint8_t *b = calloc(1, len), *w;
+	size_t i, n;
+
+	ck_assert_ptr_nonnull(b);
+	be32(b, PROTO_MAGIC);
+	be16(b + 4, PROTO_VERSION);
+	be16(b + 6, PROTO_STATS);
+	be32(b + 8, 1);
+	be32(b + 12, (uint32_t)(len - PROTO_HDR_LEN));
+	for (w = b + PROTO_HDR_LEN, i = 0; i < 13; i++) {
+		n = i == which ? (size_t)has * STATS_ITEM(stats_kinds[i]) : 0;
+		w[0] = stats_kinds[i];
+		be32(w + 1, (uint32_t)(4 + n));
+		be32(w + 5, i == which ? says : 0);
+		w += 9 + n;
+	}
+	*lenp = len;
+	return b;
+}
+
+static int
+stats_craft_decode(size_t which, uint32_t says, uint32_t has)
+{
+	size_t len;
+	uint8_t *b = stats_craft(which, says, has, &len);
+	int err = decode_and_free(b, len);
+
+	free(b);
+	return err;
+}
+
+/* counts at and over PROTO_STREAMS_MAX, and counts that lie, per list */
+START_TEST(test_lists_decode_streams)
+{
+	struct proto_msg m;
+	struct craft c;
+	int i;
+
+	craft_session_update(&c, -1, 0, 0, PROTO_STREAMS_MAX);
+	ck_assert_int_eq(proto_decode(c.b, c.len, &m), 0);
+	ck_assert_uint_eq(m.u.session_update.kinds.n, PROTO_STREAMS_MAX);
+	ck_assert_uint_eq(m.u.session_update.addrs.n, PROTO_STREAMS_MAX);
+	ck_assert_str_eq(m.u.session_update.addrs.v[PROTO_STREAMS_MAX - 1], "");
+	ck_assert_uint_eq(m.u.session_update.clocks.n, PROTO_STREAMS_MAX);
+	proto_msg_free(&m);
+
+	for (i = 0; i < 6; i++) {
+		craft_session_update(&c, i, PROTO_STREAMS_MAX + 1, PROTO_STREAMS_MAX + 1, 1);
+		ck_assert_msg(decode_and_free(c.b, c.len) == EBADMSG, "list %d over the bound", i);
+		craft_session_update(&c, i, PROTO_STREAMS_MAX, PROTO_STREAMS_MAX, 1);
+		ck_assert_msg(decode_and_free(c.b, c.len) == 0, "list %d at the bound", i);
+		/* the count says more, or fewer, than the bytes hold */
+		craft_session_update(&c, i, 3, 2, 2);
+		ck_assert_msg(decode_and_free(c.b, c.len) == EBADMSG, "list %d says 3, has 2", i);
+		craft_session_update(&c, i, 2, 3, 2);
+		ck_assert_msg(decode_and_free(c.b, c.len) == EBADMSG, "list %d says 2, has 3", i);
+		craft_session_update(&c, i, 0, 1, 2);
+		ck_assert_msg(decode_and_free(c.b, c.len) == EBADMSG, "list %d says 0, has 1", i);
+		/* a count that would overflow count * 4 in 32 bits */
+		craft_session_update(&c, i, 0x40000001u, 1, 2);
+		ck_assert_msg(decode_and_free(c.b, c.len) == EBADMSG, "list %d says 2^30+1", i);
+	}
+
+	/* a U32V whose bytes are not a whole number of items */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_SESSION_PORTS, 1);
+	craft_field_str(&c, "c", 1);
+	craft_field_str(&c, "", 0);
+	craft_u8(&c, 6);
+	craft_u32(&c, 4 + 5);
+	craft_u32(&c, 1);
+	craft_u32(&c, 40000);
+	craft_u8(&c, 0);
+	craft_list(&c, 6, 0, 0, 4);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+	/* a U32V with no room for its count */
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_SESSION_PORTS, 1);
+	craft_field_str(&c, "c", 1);
+	craft_field_str(&c, "", 0);
+	craft_u8(&c, 6);
+	craft_u32(&c, 2);
+	craft_u8(&c, 0);
+	craft_u8(&c, 0);
+	craft_list(&c, 6, 0, 0, 4);
+	craft_seal(&c);
+	ck_assert_int_eq(decode_and_free(c.b, c.len), EBADMSG);
+}
+END_TEST
+
+/* every STATS list at PROTO_ROWS_MAX is taken, one more row is not */
+START_TEST(test_lists_decode_rows)
+{
+	struct proto_msg m;
+	uint8_t *b;
+	size_t i, len;
+
+	for (i = 0; i < 13; i++) {
+		ck_assert_msg(stats_craft_decode(i, PROTO_ROWS_MAX + 1, PROTO_ROWS_MAX + 1) == EBADMSG,
+		    "STATS list %zu over the bound", i);
+		ck_assert_msg(stats_craft_decode(i, 3, 2) == EBADMSG, "STATS list %zu says 3", i);
+		ck_assert_msg(stats_craft_decode(i, 1, 2) == EBADMSG, "STATS list %zu says 1", i);
+		ck_assert_msg(stats_craft_decode(i, UINT32_MAX, 2) == EBADMSG,
+		    "STATS list %zu says 2^32-1", i);
+		b = stats_craft(i, PROTO_ROWS_MAX, PROTO_ROWS_MAX, &len);
+		ck_assert_msg(proto_decode(b, len, &m) == 0, "STATS list %zu at the bound", i);
+		ck_assert_uint_eq(m.u.stats.calls.n + m.u.stats.streams.n + m.u.stats.pkts_in.n +
+		    m.u.stats.lost.n + m.u.stats.rr_jitter_us.n + m.u.stats.latched.n +
+		    m.u.stats.legs.n + m.u.stats.kinds.n + m.u.stats.bytes_in.n +
+		    m.u.stats.pkts_out.n + m.u.stats.bytes_out.n + m.u.stats.jitter_us.n +
+		    m.u.stats.rr_lost.n, PROTO_ROWS_MAX);
+		proto_msg_free(&m);
+		free(b);
+	}
+	/* a U64V holding U32-sized items */
+	b = stats_craft(4, 2, 1, &len);
+	ck_assert_int_eq(decode_and_free(b, len), EBADMSG);
+	free(b);
+}
+END_TEST
+
+/* SESSION_UPDATE by its encoder, list which (as above) n long, the others 1 */
+static int
+encode_update(int which, size_t n, uint32_t *nums, const char *const *strs, void **buf,
+    size_t *len)
+{
+	size_t k[6];
+	int i;
+
+	for (i = 0; i < 6; i++)
+		k[i] = i == which ? n : 1;
+	return proto_encode_session_update(1, "c", 0, k[0], nums, k[1], strs, k[2], nums, k[3],
+	    nums, k[4], nums, k[5], nums, buf, len);
+}
+
+/* a STATS whose list which (wire order) has n rows and the others none */
+static int
+encode_stats(size_t which, size_t n, uint32_t *u32, uint64_t *u64, const char *const *strs,
+    void **buf, size_t *len)
+{
+	struct proto_msg m;
+	struct proto_stats *s = &m.u.stats;
+	struct proto_strv *sv[2] = { &s->calls, &s->latched };
+	struct proto_u32v *l32[6] = { &s->streams, &s->legs, &s->kinds, &s->jitter_us,
+		&s->rr_lost, &s->rr_jitter_us };
+	struct proto_u64v *l64[5] = { &s->pkts_in, &s->bytes_in, &s->pkts_out, &s->bytes_out,
+		&s->lost };
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS;
+	if (which == 0 || which == 12) {
+		sv[which == 12]->n = n;
+		sv[which == 12]->v = (char **)strs;
+	} else if (stats_kinds[which] == 6) {
+		l32[which < 4 ? which - 1 : which - 6]->n = n;
+		l32[which < 4 ? which - 1 : which - 6]->v = u32;
+	} else {
+		l64[which - 4]->n = n;
+		l64[which - 4]->v = u64;
+	}
+	return proto_encode(&m, buf, len);
+}
+
+START_TEST(test_lists_encode_bounds)
+{
+	uint32_t *u32 = calloc(PROTO_ROWS_MAX + 1, sizeof(*u32));
+	uint64_t *u64 = calloc(PROTO_ROWS_MAX + 1, sizeof(*u64));
+	const char **strs = calloc(PROTO_ROWS_MAX + 1, sizeof(*strs));
+	struct proto_msg m;
+	void *buf = NULL;
+	size_t len = 0, i;
+	int w;
+
+	ck_assert(u32 != NULL && u64 != NULL && strs != NULL);
+	for (i = 0; i <= PROTO_ROWS_MAX; i++)
+		strs[i] = "";
+
+	for (w = 0; w < 6; w++) {
+		ck_assert_int_eq(encode_update(w, PROTO_STREAMS_MAX + 1, u32, strs, &buf, &len),
+		    EINVAL);
+		ck_assert_ptr_null(buf);
+		ck_assert_int_eq(encode_update(w, PROTO_STREAMS_MAX, u32, strs, &buf, &len), 0);
+		ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+		ck_assert_uint_eq(m.u.session_update.kinds.n, w == 0 ? PROTO_STREAMS_MAX : 1);
+		ck_assert_uint_eq(m.u.session_update.clocks.n, w == 5 ? PROTO_STREAMS_MAX : 1);
+		proto_msg_free(&m);
+		free(buf);
+		buf = NULL;
+		/* items but no array */
+		ck_assert_int_eq(encode_update(w, 1, NULL, NULL, &buf, &len), EINVAL);
+	}
+
+	for (i = 0; i < 13; i++) {
+		ck_assert_msg(encode_stats(i, PROTO_ROWS_MAX + 1, u32, u64, strs, &buf, &len) ==
+		    EINVAL, "STATS list %zu over the bound", i);
+		ck_assert_ptr_null(buf);
+		ck_assert_msg(encode_stats(i, 1, NULL, NULL, NULL, &buf, &len) == EINVAL,
+		    "STATS list %zu without an array", i);
+		ck_assert_msg(encode_stats(i, PROTO_ROWS_MAX, u32, u64, strs, &buf, &len) == 0,
+		    "STATS list %zu at the bound", i);
+		ck_assert_int_eq(decode_and_free(buf, len), 0);
+		free(buf);
+		buf = NULL;
+	}
+
+	/*
+	 * PROTO_ROWS_MAX rows in every list do not fit PROTO_BODY_MAX (72
+	 * bytes a row at the least): the body's bound is the one that holds.
+	 */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS;
+#define ROWS_(f, arr)	do { m.u.stats.f.n = PROTO_ROWS_MAX; m.u.stats.f.v = arr; } while (0)
+	ROWS_(calls, (char **)strs);
+	ROWS_(streams, u32);
+	ROWS_(legs, u32);
+	ROWS_(kinds, u32);
+	ROWS_(pkts_in, u64);
+	ROWS_(bytes_in, u64);
+	ROWS_(pkts_out, u64);
+	ROWS_(bytes_out, u64);
+	ROWS_(lost, u64);
+	ROWS_(jitter_us, u32);
+	ROWS_(rr_lost, u32);
+	ROWS_(rr_jitter_us, u32);
+	ROWS_(latched, (char **)strs);
+#undef ROWS_
+	ck_assert_int_eq(proto_encode(&m, &buf, &len), EMSGSIZE);
+	ck_assert_ptr_null(buf);
+
+	free(u32);
+	free(u64);
+	free(strs);
+}
+END_TEST
+
+/* messages whose lists are all empty: encode, decode, the same bytes again */
+START_TEST(test_lists_empty)
+{
+	static const uint16_t types[] = { PROTO_SESSION_UPDATE, PROTO_SESSION_PORTS, PROTO_STATS };
+	struct proto_msg m, d;
+	void *b1, *b2;
+	size_t l1, l2, i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = types[i];
+		m.reqid = 3;
+		/* the strings of these messages; every list stays n 0, v NULL */
+		if (types[i] == PROTO_SESSION_UPDATE)
+			m.u.session_update.call = (char *)"c";
+		else if (types[i] == PROTO_SESSION_PORTS) {
+			m.u.session_ports.call = (char *)"c";
+			m.u.session_ports.address = (char *)"";
+		}
+		ck_assert_int_eq(proto_encode(&m, &b1, &l1), 0);
+		ck_assert_int_eq(proto_decode(b1, l1, &d), 0);
+		ck_assert_int_eq(proto_encode(&d, &b2, &l2), 0);
+		ck_assert_uint_eq(l1, l2);
+		ck_assert(memcmp(b1, b2, l1) == 0);
+		proto_msg_free(&d);
+		free(b1);
+		free(b2);
+	}
+
+	ck_assert_int_eq(proto_encode_session_ports(4, "c", "10.0.0.1", 0, NULL, 0, NULL, &b1,
+	    &l1), 0);
+	ck_assert_int_eq(proto_decode(b1, l1, &d), 0);
+	ck_assert_uint_eq(d.u.session_ports.ports_a.n, 0);
+	ck_assert_uint_eq(d.u.session_ports.ports_b.n, 0);
+	proto_msg_free(&d);
+	free(b1);
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS;
+	ck_assert_int_eq(proto_encode(&m, &b1, &l1), 0);
+	ck_assert_int_eq(proto_decode(b1, l1, &d), 0);
+	ck_assert_uint_eq(d.u.stats.calls.n, 0);
+	ck_assert_ptr_null(d.u.stats.calls.v[0]);
+	ck_assert_uint_eq(d.u.stats.pkts_in.n, 0);
+	ck_assert_uint_eq(d.u.stats.latched.n, 0);
+	proto_msg_free(&d);
+	free(b1);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- errors, dispatch */
+
+/* every ERROR code: from its errno value, its text, in a refusal */
+START_TEST(test_errcodes)
+{
+	/* a refusal of a SESSION_DELETE (type 35) of version 1 says refusal */
+	static const struct {
+		int		 err;
+		uint32_t	 code;
+		const char	*text, *refusal;
+	} t[] = {
+		{ EBADMSG, PROTO_ERR_MALFORMED, "malformed message", "malformed message" },
+		{ EPROTONOSUPPORT, PROTO_ERR_VERSION, "unsupported protocol version",
+			"protocol version 1 not supported" },
+		{ ENOMSG, PROTO_ERR_TYPE, "unknown message type", "unknown message type 35" },
+		{ ENOTSUP, PROTO_ERR_UNEXPECTED, "message not accepted here",
+			"message SESSION_DELETE not accepted here" },
+		{ EMSGSIZE, PROTO_ERR_TOOBIG, "message too large", "message too large" },
+		{ ENOMEM, PROTO_ERR_INTERNAL, "internal error", "internal error: " },
+		{ ENOSPC, PROTO_ERR_NOPORTS, "no free relay ports", "no free relay ports" },
+		{ ENOENT, PROTO_ERR_NOSESSION, "no such session", "no such session" },
+		{ EINVAL, PROTO_ERR_INVALID, "invalid request", "invalid request" },
+	};
+	struct proto_msg m;
+	struct craft c;
+	void *buf;
+	size_t len, i;
+
+	craft_hdr(&c, PROTO_MAGIC, PROTO_VERSION, PROTO_SESSION_DELETE, 808);
+	craft_seal(&c);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_uint_eq(proto_errcode(t[i].err), t[i].code);
+		ck_assert_str_eq(proto_errcode_str(t[i].code), t[i].text);
+		ck_assert_int_eq(proto_encode_refusal(c.b, c.len, t[i].err, &buf, &len), 0);
+		ck_assert_int_eq(proto_decode(buf, len, &m), 0);
+		ck_assert_uint_eq(m.reqid, 808);
+		ck_assert_uint_eq(m.u.error.code, t[i].code);
+		ck_assert_msg(strncmp(m.u.error.text, t[i].refusal, strlen(t[i].refusal)) == 0,
+		    "%s: \"%s\"", t[i].text, m.u.error.text);
+		proto_msg_free(&m);
+		free(buf);
+	}
+	ck_assert_uint_eq(proto_errcode(0), PROTO_ERR_INTERNAL);
+	ck_assert_uint_eq(proto_errcode(EAGAIN), PROTO_ERR_INTERNAL);
+	ck_assert_str_eq(proto_errcode_str(0), "unknown error");
+	ck_assert_str_eq(proto_errcode_str(PROTO_ERR_INVALID + 1), "unknown error");
+}
+END_TEST
+
 
 START_TEST(test_refusal)
 {
@@ -926,6 +1316,11 @@ main(void)
 	tcase_add_test(tc, test_string_longer_than_buffer);
 	tcase_add_test(tc, test_zero_length_argv);
 	tcase_add_test(tc, test_bad_fields);
+	tcase_add_test(tc, test_lists_decode_streams);
+	tcase_add_test(tc, test_lists_decode_rows);
+	tcase_add_test(tc, test_lists_encode_bounds);
+	tcase_add_test(tc, test_lists_empty);
+	tcase_add_test(tc, test_errcodes);
 	tcase_add_test(tc, test_refusal);
 	tcase_add_test(tc, test_dispatch);
 	tcase_add_test(tc, test_fuzz);

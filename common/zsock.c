@@ -80,6 +80,37 @@ zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
 	return 0;
 }
 
+int
+zsock_router(void *zmq, const char *ep, int64_t maxmsg, const char *what, void **sockp,
+    int *fdp, char **pathp)
+{
+	void *sock;
+	int linger = 0, err;
+	size_t sz = sizeof(*fdp);
+
+	*pathp = NULL;
+	if ((sock = zmq_socket(zmq, ZMQ_ROUTER)) == NULL)
+		return errno;
+	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
+		err = errno;
+		goto fail;
+	}
+	if ((err = zsock_bind(sock, ep, what, pathp)) != 0)
+		goto fail;
+	if (zmq_getsockopt(sock, ZMQ_FD, fdp, &sz) != 0) {
+		err = errno;
+		goto fail;
+	}
+	*sockp = sock;
+	return 0;
+fail:
+	zmq_close(sock);
+	zsock_unlink(*pathp);
+	*pathp = NULL;
+	return err;
+}
+
 void
 zsock_unlink(char *path)
 {

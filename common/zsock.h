@@ -10,6 +10,7 @@
 #define PARLEY_ZSOCK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <zmq.h>
 
@@ -20,6 +21,13 @@
  * 0 or an errno value (logged).
  */
 int	 zsock_bind(void *sock, const char *ep, const char *what, char **pathp);
+/*
+ * A ROUTER socket bound on ep (see zsock_bind), linger 0, refusing messages
+ * over maxmsg bytes; *fdp is its ZMQ_FD for the event loop (edge-triggered:
+ * drain it).  0 or an errno value; nothing is left open on error.
+ */
+int	 zsock_router(void *zmq, const char *ep, int64_t maxmsg, const char *what,
+	    void **sockp, int *fdp, char **pathp);
 /* Removes the ipc file zsock_bind made (ZeroMQ 4.3 leaves it) and frees path. */
 void	 zsock_unlink(char *path);
 /*

@@ -293,41 +293,25 @@ ctl_open(struct mediad *md)
 {
 	const char *ep = md->conf->ctl_media[0];
 	struct ctl *c = xcalloc(1, sizeof(*c));
-	int linger = 0, err = 0;
-	int64_t maxmsg = PROTO_HDR_LEN + 64 * 1024;	/* requests are small */
-	size_t sz;
+	int err;
 
-	c->fd = -1;
 	loop_timer_init(&c->t_more, ctl_on_more, md);
-	if ((c->sock = zmq_socket(md->zmq, ZMQ_ROUTER)) == NULL) {
-		err = errno;
-		goto out;
+	/* requests are small */
+	if ((err = zsock_router(md->zmq, ep, PROTO_HDR_LEN + 64 * 1024, "ctl", &c->sock, &c->fd,
+	    &c->path)) != 0) {
+		free(c);
+		return err;
 	}
-	if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
-		err = errno;
-		goto out;
+	if ((err = loop_fd_add(md->loop, c->fd, EPOLLIN, ctl_on_fd, md)) != 0) {
+		zmq_close(c->sock);
+		zsock_unlink(c->path);
+		free(c);
+		return err;
 	}
-	if ((err = zsock_bind(c->sock, ep, "ctl", &c->path)) != 0)
-		goto out;
-	sz = sizeof(c->fd);
-	if (zmq_getsockopt(c->sock, ZMQ_FD, &c->fd, &sz) != 0) {
-		err = errno;
-		goto out;
-	}
-	if ((err = loop_fd_add(md->loop, c->fd, EPOLLIN, ctl_on_fd, md)) != 0)
-		goto out;
 	md->ctl = c;
 	log_info("ctl: control socket on %s", ep);
 	ctl_drain(md);
-out:
-	if (err != 0) {
-		if (c->sock != NULL)
-			zmq_close(c->sock);
-		zsock_unlink(c->path);
-		free(c);
-	}
-	return err;
+	return 0;
 }
 
 void

@@ -703,49 +703,31 @@ int
 ctl_open(struct sipd *sd)
 {
 	const char *ep = sd->conf->ctl_sipctl;
-	int linger = 0, err = 0;
-	int64_t maxmsg = CTL_REQ_MAX;
 	struct ctl *c;
-	size_t sz;
+	int err;
 
 	if (ep == NULL || *ep == '\0')
 		return EINVAL;
 	if (sd->zmq == NULL && (sd->zmq = zmq_ctx_new()) == NULL)
 		return errno;
 	c = xcalloc(1, sizeof(*c));
-	c->fd = -1;
 	loop_timer_init(&c->t_more, ctl_on_more, sd);
-
-	if ((c->sock = zmq_socket(sd->zmq, ZMQ_ROUTER)) == NULL) {
-		err = errno;
-		goto out;
+	if ((err = zsock_router(sd->zmq, ep, CTL_REQ_MAX, "ctl", &c->sock, &c->fd,
+	    &c->path)) != 0) {
+		free(c);
+		return err;
 	}
-	if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-	    zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
-		err = errno;
-		goto out;
+	if ((err = loop_fd_add(sd->loop, c->fd, EPOLLIN, ctl_on_fd, sd)) != 0) {
+		zmq_close(c->sock);
+		zsock_unlink(c->path);
+		free(c);
+		return err;
 	}
-	if ((err = zsock_bind(c->sock, ep, "ctl", &c->path)) != 0)
-		goto out;
-	sz = sizeof(c->fd);
-	if (zmq_getsockopt(c->sock, ZMQ_FD, &c->fd, &sz) != 0) {
-		err = errno;
-		goto out;
-	}
-	if ((err = loop_fd_add(sd->loop, c->fd, EPOLLIN, ctl_on_fd, sd)) != 0)
-		goto out;
 	sd->ctl = c;
 	log_info("ctl: sipctl control socket on %s", ep);
 	/* anything that arrived already would not wake an edge-triggered fd */
 	ctl_drain(sd);
-out:
-	if (err != 0) {
-		if (c->sock != NULL)
-			zmq_close(c->sock);
-		zsock_unlink(c->path);
-		free(c);
-	}
-	return err;
+	return 0;
 }
 
 void

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include <libconfig.h>
 
+#include "config.h"
 #include "conf.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -684,3 +686,67 @@ conf_abspath(const char *path)
 	xasprintf(&out, "%s/%s", cwd, path);
 	return out;
 }
+
+static void
+conf_usage(FILE *f, const char *progname)
+{
+	fprintf(f,
+	    "usage: %s [-fdtVh] [-c FILE]\n"
+	    "  -c FILE  configuration file (default " CONF_DEFAULT_PATH
+	    "; without one, the built-in default)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -d       debug logging\n"
+	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", progname);
+}
+
+int
+conf_main(const char *progname, int argc, char **argv, struct conf_main_opts *o)
+{
+	const char *path = CONF_DEFAULT_PATH;
+	int ch, check = 0, explicit = 0;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt(argc, argv, "c:fdtVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			explicit = 1;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'd':
+			o->debug = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'V':
+			printf("%s (%s) %s\n", progname, PACKAGE_NAME, PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			conf_usage(stdout, progname);
+			return 0;
+		default:
+			conf_usage(stderr, progname);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		conf_usage(stderr, progname);
+		return 2;
+	}
+	if (conf_load_main(progname, path, explicit, &o->conf) != 0)
+		return 1;
+	if (check) {
+		printf("%s: %s: configuration good\n", progname,
+		    o->conf->path ? o->conf->path : "built-in default");
+		conf_free(o->conf);
+		o->conf = NULL;
+		return 0;
+	}
+	return -1;
+}
+

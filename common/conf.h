@@ -101,6 +101,19 @@ const char		*conf_reason_phrase(const struct parley_conf *c, int code);
  */
 int	 conf_load_main(const char *progname, const char *path, int explicit,
 	    struct parley_conf **out);
+/* What a daemon's command line asked for (see conf_main). */
+struct conf_main_opts {
+	int			 foreground, debug;
+	struct parley_conf	*conf;		/* loaded */
+};
+
+/*
+ * The command line every Parley daemon takes: -c FILE -f -d -t -V -h.
+ * Loads the configuration into o->conf and returns -1 when the daemon is
+ * to run; else it has done what was asked (help, version, -t, a usage or
+ * configuration error) and returns the exit status.
+ */
+int	 conf_main(const char *progname, int argc, char **argv, struct conf_main_opts *o);
 /* path made absolute against the current directory (malloc'd) */
 char	*conf_abspath(const char *path);
 

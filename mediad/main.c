@@ -22,20 +22,6 @@
 #include "mediad.h"
 
 static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: mediad [-fdtVh] [-c FILE]\n"
-	    "  -c FILE  configuration file (default " CONF_DEFAULT_PATH
-	    "; without one, the built-in default)\n"
-	    "  -f       stay in the foreground and log to stderr\n"
-	    "  -d       debug logging\n"
-	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n");
-}
-
-static void
 on_term(int signo, void *arg)
 {
 	struct mediad *md = arg;
@@ -106,52 +92,16 @@ int
 main(int argc, char **argv)
 {
 	struct mediad md;
-	const char *path = CONF_DEFAULT_PATH;
-	int ch, foreground = 0, check = 0, explicit = 0, debug = 0, err;
+	struct conf_main_opts opts;
+	int err, rc;
 
-	while ((ch = getopt(argc, argv, "c:fdtVh")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			explicit = 1;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 't':
-			check = 1;
-			break;
-		case 'V':
-			printf("mediad (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-
+	if ((rc = conf_main("mediad", argc, argv, &opts)) >= 0)
+		return rc;
 	memset(&md, 0, sizeof(md));
-	if (conf_load_main("mediad", path, explicit, &md.conf) != 0)
-		return 1;
-	if (check) {
-		printf("mediad: %s: configuration good\n",
-		    md.conf->path ? md.conf->path : "built-in default");
-		conf_free(md.conf);
-		return 0;
-	}
+	md.conf = opts.conf;
 	md.conf_path = md.conf->path ? conf_abspath(md.conf->path) : NULL;
-	log_init("mediad", foreground, debug ? LOG_LVL_DEBUG : md.conf->log_level);
-	if (!foreground && daemon(0, 0) < 0)
+	log_init("mediad", opts.foreground, opts.debug ? LOG_LVL_DEBUG : md.conf->log_level);
+	if (!opts.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	signal(SIGPIPE, SIG_IGN);
 

@@ -4,7 +4,6 @@
  * event loop, signals, and the start and stop of every subsystem.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,20 +24,6 @@
 
 #define DEMO_USERS	3
 #define DEMO_FILE	LOCALSTATEDIR "/lib/parley/demo-passwords"
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: sipd [-fdtVh] [-c FILE]\n"
-	    "  -c FILE  configuration file (default " CONF_DEFAULT_PATH
-	    "; without one, the built-in default)\n"
-	    "  -f       stay in the foreground and log to stderr\n"
-	    "  -d       debug logging\n"
-	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n");
-}
 
 /*
  * The built-in default has demo users 1001-1003.  Their passwords are
@@ -173,48 +158,13 @@ int
 main(int argc, char **argv)
 {
 	struct sipd sd;
-	const char *path = CONF_DEFAULT_PATH;
-	int ch, foreground = 0, check = 0, explicit = 0, debug = 0, err;
+	struct conf_main_opts opts;
+	int err, rc;
 
-	while ((ch = getopt(argc, argv, "c:fdtVh")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			explicit = 1;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 't':
-			check = 1;
-			break;
-		case 'V':
-			printf("sipd (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-			return 0;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-
+	if ((rc = conf_main("sipd", argc, argv, &opts)) >= 0)
+		return rc;
 	memset(&sd, 0, sizeof(sd));
-	if (conf_load_main("sipd", path, explicit, &sd.conf) != 0)
-		return 1;
-	if (check) {
-		printf("sipd: %s: configuration good\n", sd.conf->path ? sd.conf->path : "built-in default");
-		conf_free(sd.conf);
-		return 0;
-	}
+	sd.conf = opts.conf;
 	/* daemon() changes to /: relative paths must be resolved now, for SIGHUP too */
 	sd.conf_path = sd.conf->path ? conf_abspath(sd.conf->path) : NULL;
 	if (sd.conf->journal_path[0] != '/') {
@@ -223,10 +173,10 @@ main(int argc, char **argv)
 		free(sd.conf->journal_path);
 		sd.conf->journal_path = j;
 	}
-	log_init("sipd", foreground, debug ? LOG_LVL_DEBUG : sd.conf->log_level);
+	log_init("sipd", opts.foreground, opts.debug ? LOG_LVL_DEBUG : sd.conf->log_level);
 	if (sd.conf->builtin)
 		demo_users(sd.conf);
-	if (!foreground && daemon(0, 0) < 0)
+	if (!opts.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 
 	signal(SIGPIPE, SIG_IGN);

@@ -3,10 +3,12 @@
 # Debian 12 packages (run as root).  `--runtime` skips the test peers.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-      libosip2-dev libzmq3-dev libconfig-dev libjansson-dev libjemalloc-dev check"
+      libosip2-dev libzmq3-dev libconfig-dev libjansson-dev libjemalloc-dev check
+      libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev libspeexdsp-dev"
 # clang and its runtime libraries: the libFuzzer build of tests/fuzz/proto_fuzz
+# ffmpeg: an AMR decoder that is not ours, to check what mediad encodes
 TEST_PKGS="sip-tester baresip-core sox python3 iproute2 procps mandoc groff-base man-db
-      clang libclang-rt-dev"
+      clang libclang-rt-dev ffmpeg"
 [ "${1:-}" = "--runtime" ] || PKGS="$PKGS $TEST_PKGS"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2

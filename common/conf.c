@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -278,6 +279,102 @@ conf_get_strv(struct conf_ctx *cx, const config_setting_t *g, const char *name,
 	return 0;
 }
 
+/* characters a user name or room name (a SIP user part) may not hold */
+#define CONF_NOT_IN_USER	" \t\r\n:@;<>\""
+
+/* "800-899": its two bounds; 0, or EINVAL when entry is not a range of digits */
+static int
+conf_room_range(const char *entry, unsigned long *lo, unsigned long *hi, size_t *width)
+{
+	const char *dash = strchr(entry, '-');
+	size_t n1, n2;
+
+	if (dash == NULL)
+		return EINVAL;
+	n1 = (size_t)(dash - entry);
+	n2 = strlen(dash + 1);
+	if (n1 == 0 || n1 > 9 || n1 != n2 || strspn(entry, "0123456789") != n1 ||
+	    strspn(dash + 1, "0123456789") != n2)
+		return EINVAL;
+	*lo = strtoul(entry, NULL, 10);
+	*hi = strtoul(dash + 1, NULL, 10);
+	*width = n1;
+	return *lo <= *hi ? 0 : EINVAL;
+}
+
+int
+conf_room_match(const struct parley_conf *c, const char *user)
+{
+	unsigned long lo, hi, v;
+	size_t i, w;
+
+	if (user == NULL || *user == '\0')
+		return 0;
+	for (i = 0; i < c->nroom_numbers; i++) {
+		const char *e = c->room_numbers[i];
+
+		if (conf_room_range(e, &lo, &hi, &w) == 0) {
+			/* same number of digits: "0800" is not room 800 */
+			if (strlen(user) != w || strspn(user, "0123456789") != w)
+				continue;
+			v = strtoul(user, NULL, 10);
+			if (v >= lo && v <= hi)
+				return 1;
+		} else if (strcmp(e, user) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* rooms.numbers: ranges of digits or names a SIP user part may hold, no user among them */
+static int
+conf_check_rooms(struct conf_ctx *cx, const struct parley_conf *c, const config_setting_t *g)
+{
+	const config_setting_t *s = config_setting_get_member(g, "numbers");
+	unsigned long lo, hi;
+	size_t i, w;
+
+	for (i = 0; i < c->nroom_numbers; i++) {
+		const char *e = c->room_numbers[i];
+
+		if (strchr(e, '-') != NULL && strspn(e, "0123456789") > 0 &&
+		    conf_room_range(e, &lo, &hi, &w) != 0)
+			return conf_err(cx, s, "room range '%s' must be FIRST-LAST, digits of "
+			    "the same length, FIRST <= LAST", e);
+		if (*e == '\0' || strlen(e) > 64 || strpbrk(e, CONF_NOT_IN_USER) != NULL)
+			return conf_err(cx, s, "room '%s' has characters not allowed in a SIP "
+			    "user part (or is empty or longer than 64)", e);
+	}
+	for (i = 0; i < c->nusers; i++)
+		if (conf_room_match(c, c->users[i].name))
+			return conf_err(cx, s, "'%s' is both a user and a room number",
+			    c->users[i].name);
+	return 0;
+}
+
+/* media.codecs: names this project knows, no one twice */
+static int
+conf_check_codecs(struct conf_ctx *cx, const struct parley_conf *c, const config_setting_t *g)
+{
+	static const char *const known[] = { "AMR-WB", "AMR", "PCMA", "PCMU", "EVS", NULL };
+	const config_setting_t *s = config_setting_get_member(g, "codecs");
+	size_t i, j, k;
+
+	if (s != NULL && c->ncodecs == 0)
+		return conf_err(cx, s, "'codecs' must name at least one codec");
+	for (i = 0; i < c->ncodecs; i++) {
+		for (k = 0; known[k] != NULL && strcasecmp(known[k], c->codecs[i]) != 0; k++)
+			;
+		if (known[k] == NULL)
+			return conf_err(cx, s, "unknown codec '%s' (known: AMR-WB, AMR, PCMA, "
+			    "PCMU, EVS)", c->codecs[i]);
+		for (j = 0; j < i; j++)
+			if (strcasecmp(c->codecs[j], c->codecs[i]) == 0)
+				return conf_err(cx, s, "codec '%s' is listed twice", c->codecs[i]);
+	}
+	return 0;
+}
+
 static int
 conf_load_sip(struct conf_ctx *cx, struct parley_conf *c, const config_setting_t *g)
 {
@@ -408,7 +505,7 @@ conf_load_users(struct conf_ctx *cx, struct parley_conf *c, const config_setting
 			return err;
 		if (u->name == NULL)
 			return conf_err(cx, e, "user without 'name'");
-		if (strpbrk(u->name, " \t\r\n:@;<>\"") != NULL)
+		if (strpbrk(u->name, CONF_NOT_IN_USER) != NULL)
 			return conf_err(cx, e, "user name '%s' has characters not allowed in a SIP user part", u->name);
 		if ((u->password == NULL) == (u->ha1 == NULL))
 			return conf_err(cx, e, "user '%s' needs exactly one of 'password' or 'ha1'", u->name);
@@ -460,7 +557,8 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 		if ((err = conf_check_keys(cx, g, rooms)) ||
 		    (err = conf_get_strv(cx, g, "numbers", &c->room_numbers, &c->nroom_numbers)) ||
 		    (err = conf_get_int(cx, g, "max_participants", &c->max_participants, 0, 100000)) ||
-		    (err = conf_get_int(cx, g, "max_rooms", &c->max_rooms, 0, 100000)))
+		    (err = conf_get_int(cx, g, "max_rooms", &c->max_rooms, 0, 100000)) ||
+		    (err = conf_check_rooms(cx, c, g)))
 			return err;
 	}
 	if ((g = config_lookup(cfg, "media")) != NULL) {
@@ -470,7 +568,8 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 		    (err = conf_get_int(cx, g, "rtp_timeout", &c->rtp_timeout, 0, 86400)) ||
 		    (err = conf_get_str(cx, g, "bind", &c->media_bind)) ||
 		    (err = conf_get_str(cx, g, "node", &c->media_node)) ||
-		    (err = conf_get_str(cx, g, "advertise", &c->media_advertise)))
+		    (err = conf_get_str(cx, g, "advertise", &c->media_advertise)) ||
+		    (err = conf_check_codecs(cx, c, g)))
 			return err;
 		if ((err = conf_check_addr(cx, g, "bind", c->media_bind)) ||
 		    (err = conf_check_addr(cx, g, "advertise", c->media_advertise)))

@@ -93,6 +93,8 @@ void	 conf_free(struct parley_conf *c);
 
 const struct conf_user	*conf_user_find(const struct parley_conf *c, const char *name);
 const char		*conf_reason_phrase(const struct parley_conf *c, int code);
+/* Is user a room of rooms.numbers ("800-899": 3 digits from 800 to 899; or a name)? */
+int			 conf_room_match(const struct parley_conf *c, const char *user);
 
 /*
  * For a daemon's main(): loads path, or the built-in default when path is

@@ -47,6 +47,8 @@
 #define PROTO_ID_MAX		1024		/* a Call-ID, a node name */
 #define PROTO_STREAMS_MAX	16		/* m= lines of one session */
 #define PROTO_ROWS_MAX		(1u << 18)	/* rows of one STATS answer */
+#define PROTO_ROOM_MAX		64		/* a room's name */
+#define PROTO_CODEC_MAX		32		/* a codec's name */
 
 /*
  * Retired ids (never reuse): none yet.
@@ -62,7 +64,13 @@
 	X(35,	SESSION_DELETE,	session_delete)		\
 	X(36,	STATS_REQ,	stats_req)		\
 	X(37,	STATS,		stats)			\
-	X(38,	SESSION_TIMEOUT, session_timeout)
+	X(38,	SESSION_TIMEOUT, session_timeout)	\
+	X(39,	ROOM_JOIN,	room_join)		\
+	X(40,	ROOM_PORT,	room_port)		\
+	X(41,	ROOM_LEAVE,	room_leave)		\
+	X(42,	ROOM_MUTE,	room_mute)		\
+	X(43,	ROOM_STATS_REQ,	room_stats_req)		\
+	X(44,	ROOM_STATS,	room_stats)
 
 /*
  * ERROR — the answer to a message that could not be taken: malformed,
@@ -209,5 +217,110 @@
 #define PROTO_FIELDS_session_timeout(F, m)				\
 	F(m, STR,	call,		1, PROTO_ID_MAX)		\
 	F(m, U32,	idle_ms,	0, UINT32_MAX)
+
+/*
+ * ROOM_JOIN — sipd to mediad: participant of room joins with the audio
+ * stream its SDP offered, or (same room and participant again) changes it
+ * (re-INVITE: hold, resume, a new address or codec).  The first join
+ * creates the room; the room goes when its last participant leaves.
+ * Answered by ROOM_PORT, or ERROR (PROTO_ERR_NOPORTS, PROTO_ERR_INVALID:
+ * a codec mediad cannot mix, a bad address).
+ *   call         the participant's Call-ID (SESSION_TIMEOUT names it)
+ *   addr, port, rtcp_port   where the phone wants RTP and RTCP
+ *   dir          enum proto_media_dir as the phone sent it; a participant
+ *                on hold (sendonly, inactive) is not mixed and hears nothing
+ *   codec, pt    the payload format sipd chose ("PCMA", "AMR-WB", ...)
+ *   octet_align, mode_set   AMR fmtp (mode_set: bit m = mode m; 0 = all)
+ *   dtmf_pt      telephone-event payload type, 128 = none
+ *   muted        1: the participant is heard by no one (sipctl room mute)
+ */
+#define PROTO_FIELDS_room_join(F, m)					\
+	F(m, STR,	room,		1, PROTO_ROOM_MAX)		\
+	F(m, U32,	participant,	1, UINT32_MAX)			\
+	F(m, STR,	call,		1, PROTO_ID_MAX)		\
+	F(m, STR,	addr,		1, 64)				\
+	F(m, U32,	port,		0, 65535)			\
+	F(m, U32,	rtcp_port,	0, 65535)			\
+	F(m, U32,	dir,		0, 3)				\
+	F(m, STR,	codec,		1, PROTO_CODEC_MAX)		\
+	F(m, U32,	pt,		0, 127)				\
+	F(m, U32,	octet_align,	0, 1)				\
+	F(m, U32,	mode_set,	0, 0x1ff)			\
+	F(m, U32,	dtmf_pt,	0, 128)				\
+	F(m, U32,	muted,		0, 1)
+
+/*
+ * ROOM_PORT — mediad to sipd, the answer to ROOM_JOIN: mediad's RTP port
+ * for that participant (RTCP is the next one up).
+ *   address  as in MEDIA_STATUS
+ */
+#define PROTO_FIELDS_room_port(F, m)					\
+	F(m, STR,	room,		1, PROTO_ROOM_MAX)		\
+	F(m, U32,	participant,	1, UINT32_MAX)			\
+	F(m, STR,	address,	0, 64)				\
+	F(m, U32,	port,		1, 65535)
+
+/*
+ * ROOM_LEAVE — sipd to mediad: the participant has left (BYE, kick,
+ * timeout); its ports are freed, and the room with its last participant.
+ * Answered by ROOM_STATS with the participant's final row, or ERROR
+ * (PROTO_ERR_NOSESSION).
+ */
+#define PROTO_FIELDS_room_leave(F, m)					\
+	F(m, STR,	room,		1, PROTO_ROOM_MAX)		\
+	F(m, U32,	participant,	1, UINT32_MAX)
+
+/*
+ * ROOM_MUTE — sipd to mediad: muted 1 takes the participant's audio out
+ * of the mix (it still hears the others), 0 puts it back.  Answered by
+ * ROOM_STATS with the participant's row, or ERROR (PROTO_ERR_NOSESSION).
+ */
+#define PROTO_FIELDS_room_mute(F, m)					\
+	F(m, STR,	room,		1, PROTO_ROOM_MAX)		\
+	F(m, U32,	participant,	1, UINT32_MAX)			\
+	F(m, U32,	muted,		0, 1)
+
+/*
+ * ROOM_STATS_REQ — sipd to mediad: the figures of room, or of every room
+ * when room is "".  Answered by ROOM_STATS.
+ */
+#define PROTO_FIELDS_room_stats_req(F, m)				\
+	F(m, STR,	room,		0, PROTO_ROOM_MAX)
+
+/*
+ * ROOM_STATS — mediad to sipd: two tables.  Per room (every r_ list one
+ * entry per room): its mixing rate (8000, 16000), mixer ticks run, ticks
+ * that came late (a 20 ms tick that started more than a tick after it was
+ * due: the mixer could not keep up), and how many mixes were encoded in
+ * the last tick (one per codec for the listeners who are not talking,
+ * plus one per talker).  Per participant (every p_ list one entry per
+ * participant):
+ *   p_rooms, p_ids   which participant of which room
+ *   p_codecs         its codec name
+ *   p_pkts_in, p_pkts_out   RTP received from / sent to that phone
+ *   p_lost           packets from that phone missing by sequence number
+ *   p_concealed      20 ms frames it had none for in time (lost, late)
+ *   p_jitter_us      interarrival jitter of its stream (RFC 3550 A.8)
+ *   p_muted, p_talking, p_held   0 or 1
+ *   p_latched        "addr:port" its RTP comes from, "" until latched
+ */
+#define PROTO_FIELDS_room_stats(F, m)					\
+	F(m, STRV,	r_rooms,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	r_rates,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	r_ticks,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	r_late,		0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	r_encodes,	0, PROTO_ROWS_MAX)		\
+	F(m, STRV,	p_rooms,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	p_ids,		0, PROTO_ROWS_MAX)		\
+	F(m, STRV,	p_codecs,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	p_pkts_in,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	p_pkts_out,	0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	p_lost,		0, PROTO_ROWS_MAX)		\
+	F(m, U64V,	p_concealed,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	p_jitter_us,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	p_muted,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	p_talking,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	p_held,		0, PROTO_ROWS_MAX)		\
+	F(m, STRV,	p_latched,	0, PROTO_ROWS_MAX)
 
 #endif

@@ -261,6 +261,39 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+START_TEST(test_rooms_and_codecs)
+{
+	struct parley_conf *c = NULL;
+	char err[512];
+
+	expect_error("rooms: {\n  numbers = [ \"899-800\" ];\n};\n", 2, "899-800");
+	expect_error("rooms: {\n  numbers = [ \"80-899\" ];\n};\n", 2, "same length");
+	expect_error("rooms: {\n  numbers = [ \"a b\" ];\n};\n", 2, "not allowed");
+	expect_error("users = ( { name = \"810\"; password = \"x\"; } );\n"
+	    "rooms: {\n  numbers = [ \"800-899\" ];\n};\n", 3, "both a user and a room");
+	expect_error("media: {\n  codecs = [ \"PCMA\", \"G729\" ];\n};\n", 2, "G729");
+	expect_error("media: {\n  codecs = [ \"PCMA\", \"pcma\" ];\n};\n", 2, "twice");
+	expect_error("media: {\n  codecs = [ ];\n};\n", 2, "at least one");
+
+	write_file("rooms: {\n  numbers = [ \"800-899\", \"conference\", \"0-9\" ];\n};\n");
+	ck_assert_int_eq(conf_load(path, &c, err, sizeof(err)), 0);
+	ck_assert(conf_room_match(c, "800"));
+	ck_assert(conf_room_match(c, "899"));
+	ck_assert(conf_room_match(c, "845"));
+	ck_assert(conf_room_match(c, "conference"));
+	ck_assert(conf_room_match(c, "7"));
+	ck_assert(!conf_room_match(c, "799"));
+	ck_assert(!conf_room_match(c, "900"));
+	ck_assert(!conf_room_match(c, "0800"));	/* not the same number of digits */
+	ck_assert(!conf_room_match(c, "80"));
+	ck_assert(!conf_room_match(c, "8a0"));
+	ck_assert(!conf_room_match(c, "Conference"));
+	ck_assert(!conf_room_match(c, ""));
+	ck_assert(!conf_room_match(c, NULL));
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_listen_parse)
 {
 	struct conf_listen l;
@@ -298,6 +331,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_ha1_not_hex);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_listen_parse);
+	tcase_add_test(tc, test_rooms_and_codecs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -282,6 +282,85 @@ sample_session_timeout(struct proto_msg *m)
 	m->u.session_timeout.idle_ms = 30012;
 }
 
+static void
+sample_room_join(struct proto_msg *m)
+{
+	struct proto_room_join *j = &m->u.room_join;
+
+	j->room = (char *)"800";
+	j->participant = 3;
+	j->call = (char *)"65418859@192.168.2.159";
+	j->addr = (char *)"::1";
+	j->port = 40000;
+	j->rtcp_port = 40001;
+	j->dir = PROTO_DIR_SENDRECV;
+	j->codec = (char *)"AMR-WB";
+	j->pt = 96;
+	j->octet_align = 1;
+	j->mode_set = 0x1ff;
+	j->dtmf_pt = 101;
+	j->muted = 0;
+}
+
+static void
+sample_room_port(struct proto_msg *m)
+{
+	m->u.room_port.room = (char *)"conference";
+	m->u.room_port.participant = UINT32_MAX;
+	m->u.room_port.address = (char *)"10.0.0.1";
+	m->u.room_port.port = 20000;
+}
+
+static void
+sample_room_leave(struct proto_msg *m)
+{
+	m->u.room_leave.room = (char *)"800";
+	m->u.room_leave.participant = 1;
+}
+
+static void
+sample_room_mute(struct proto_msg *m)
+{
+	m->u.room_mute.room = (char *)"800";
+	m->u.room_mute.participant = 2;
+	m->u.room_mute.muted = 1;
+}
+
+static void
+sample_room_stats_req(struct proto_msg *m)
+{
+	m->u.room_stats_req.room = (char *)"";
+}
+
+static const char *const sample_rooms[] = { "800", "800", "conference" };
+static const char *const sample_codecs[] = { "PCMA", "AMR", "AMR-WB" };
+
+static void
+sample_room_stats(struct proto_msg *m)
+{
+	struct proto_room_stats *s = &m->u.room_stats;
+
+#define SAMPLE_ROWS_(f, arr)	do { s->f.n = 3; s->f.v = (void *)arr; } while (0)
+	SAMPLE_ROWS_(r_rooms, sample_rooms);
+	SAMPLE_ROWS_(r_rates, sample_u32);
+	SAMPLE_ROWS_(r_ticks, sample_u64);
+	SAMPLE_ROWS_(r_late, sample_u64);
+	SAMPLE_ROWS_(r_encodes, sample_u32);
+	SAMPLE_ROWS_(p_rooms, sample_rooms);
+	SAMPLE_ROWS_(p_ids, sample_u32);
+	SAMPLE_ROWS_(p_codecs, sample_codecs);
+	SAMPLE_ROWS_(p_pkts_in, sample_u64);
+	SAMPLE_ROWS_(p_pkts_out, sample_u64);
+	SAMPLE_ROWS_(p_lost, sample_u64);
+	SAMPLE_ROWS_(p_concealed, sample_u64);
+	SAMPLE_ROWS_(p_jitter_us, sample_u32);
+	SAMPLE_ROWS_(p_muted, sample_u32);
+	SAMPLE_ROWS_(p_talking, sample_u32);
+	SAMPLE_ROWS_(p_held, sample_u32);
+	SAMPLE_ROWS_(p_latched, sample_latched);
+#undef SAMPLE_ROWS_
+}
+
 struct sample {
 	uint16_t	 type;
 	const char	*name;

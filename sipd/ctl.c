@@ -193,6 +193,7 @@ cmd_status(struct sipd *sd, char *const *args, json_t **out)
 	    json_integer((json_int_t)((now - sd->started_ms) / 1000)));
 	json_object_set_new(o, "registrations", json_integer((json_int_t)reg_count(sd)));
 	json_object_set_new(o, "calls", json_integer((json_int_t)call_count(sd)));
+	json_object_set_new(o, "rooms", json_integer((json_int_t)room_count(sd)));
 	json_object_set_new(o, "transactions", json_integer((json_int_t)txn_count(sd)));
 	json_object_set_new(o, "tcp_connections",
 	    json_integer((json_int_t)tp_tcp_connections(sd)));

@@ -155,20 +155,6 @@ room_member_by_call(struct sipd *sd, const char *call_id)
 	return NULL;
 }
 
-/* ------------------------------------------------------------ journal */
-
-static void
-room_journal(struct sipd *sd, const char *event, const struct room_member *m,
-    const char *k1, const char *v1, const char *k2, const char *v2)
-{
-	char id[16];
-
-	snprintf(id, sizeof(id), "%u", m->id);
-	journal_write(sd->journal, event, "call", m->call_id, "from", m->user, "to",
-	    m->room->name, "room", m->room->name, "user", m->user, "participant", id, k1, v1,
-	    k2, v2, (char *)NULL);
-}
-
 /* ------------------------------------------------------------ rooms and members */
 
 static struct sroom *
@@ -228,6 +214,11 @@ room_member_free(struct sipd *sd, struct room_member *m)
 
 	if (m->reqid != 0)
 		node_cancel(sd, m->reqid);
+	if (m->st != NULL && !sd->stopping_hard) {
+		/* a re-INVITE or UPDATE still waiting for mediad: the dialog is over */
+		txn_reply_status(sd, m->st, 487, NULL);
+		m->st = NULL;
+	}
 	loop_timer_stop(sd->loop, &m->t_retx);
 	for (pp = &sd->rooms->buckets[room_hash(m->call_id)]; *pp != NULL; pp = &(*pp)->hnext)
 		if (*pp == m) {
@@ -267,19 +258,27 @@ room_tell_leave(struct sipd *sd, struct room_member *m)
 }
 
 /*
- * m leaves: mediad is told, the journal gets event (room-leave, room-kick)
- * with by and reason, and m is freed.
+ * m leaves: mediad is told, the journal gets room-leave (room-kick when
+ * kicked) with by, and m is freed.
  */
 static void
-room_member_leave(struct sipd *sd, struct room_member *m, const char *event, const char *by,
+room_member_leave(struct sipd *sd, struct room_member *m, int kicked, const char *by,
     const char *reason)
 {
-	char dur[32];
+	char dur[32], id[16];
 
 	room_tell_leave(sd, m);
 	if (m->joined) {
 		snprintf(dur, sizeof(dur), "%.3f", (loop_now(sd->loop) - m->joined_ms) / 1000.0);
-		room_journal(sd, event, m, "by", by, "duration", dur);
+		snprintf(id, sizeof(id), "%u", m->id);
+		if (kicked)
+			journal_write(sd->journal, "room-kick", "call", m->call_id, "from", m->user,
+			    "to", m->room->name, "room", m->room->name, "user", m->user,
+			    "participant", id, "by", by, "duration", dur, (char *)NULL);
+		else
+			journal_write(sd->journal, "room-leave", "call", m->call_id, "from", m->user,
+			    "to", m->room->name, "room", m->room->name, "user", m->user,
+			    "participant", id, "by", by, "duration", dur, (char *)NULL);
 		if (reason != NULL)
 			log_info("room %s: participant %u (%s) left: %s", m->room->name, m->id,
 			    m->user, reason);
@@ -314,7 +313,7 @@ room_retx_cb(void *arg)
 		/* the dialog is confirmed, but the session must end (RFC 3261 13.3.1.4) */
 		log_warnx("room %s: participant %u: no ACK for the 200: BYE", m->room->name, m->id);
 		call_leg_bye(sd, m->call_id, &m->self, &m->phone, "No ACK");
-		room_member_leave(sd, m, "room-leave", "timeout", "no ACK");
+		room_member_leave(sd, m, 0, "timeout", "no ACK");
 		return;
 	}
 	tp_send(sd, &m->phone.src, m->ok, m->oklen);
@@ -425,7 +424,7 @@ room_join_cb(struct sipd *sd, const struct proto_msg *pm, int err, void *arg)
 {
 	struct room_member *m = arg;
 	struct txn *st = m->st;
-	char *sdp;
+	char *sdp, id[16];
 	size_t len;
 
 	m->reqid = 0;
@@ -475,7 +474,10 @@ room_join_cb(struct sipd *sd, const struct proto_msg *pm, int err, void *arg)
 		journal_write(sd->journal, "room-create", "call", m->call_id, "from", m->user,
 		    "to", m->room->name, "room", m->room->name, (char *)NULL);
 	}
-	room_journal(sd, "room-join", m, "codec", m->offer.codec, NULL, NULL);
+	snprintf(id, sizeof(id), "%u", m->id);
+	journal_write(sd->journal, "room-join", "call", m->call_id, "from", m->user, "to",
+	    m->room->name, "room", m->room->name, "user", m->user, "participant", id, "codec",
+	    m->offer.codec, (char *)NULL);
 }
 
 /* The From, To and Contact of an out-of-dialog INVITE, as m's dialog. */
@@ -673,7 +675,7 @@ room_in_dialog(struct sipd *sd, struct txn *st, osip_message_t *req,
 		m->phone.cseq = msg_cseq_num(req);
 	if (strcmp(method, "BYE") == 0) {
 		txn_reply_status(sd, st, 200, NULL);
-		room_member_leave(sd, m, "room-leave", "participant", NULL);
+		room_member_leave(sd, m, 0, "participant", NULL);
 	} else if (strcmp(method, "INVITE") == 0 || strcmp(method, "UPDATE") == 0) {
 		if (strcmp(method, "UPDATE") == 0 && osip_list_size(&req->bodies) == 0)
 			txn_reply_status(sd, st, 200, NULL);
@@ -689,9 +691,9 @@ room_in_dialog(struct sipd *sd, struct txn *st, osip_message_t *req,
 
 /* ------------------------------------------------------------ ended by sipd */
 
-/* BYE to m's phone, then it leaves with event, by and reason. */
+/* BYE to m's phone, then it leaves (kicked or not) with by and why. */
 static void
-room_member_end(struct sipd *sd, struct room_member *m, const char *event, const char *by,
+room_member_end(struct sipd *sd, struct room_member *m, int kicked, const char *by,
     const char *why)
 {
 	if (m->state == MEMBER_JOINING) {
@@ -706,7 +708,7 @@ room_member_end(struct sipd *sd, struct room_member *m, const char *event, const
 	}
 	if (call_leg_bye(sd, m->call_id, &m->self, &m->phone, why) != 0)
 		log_warnx("room %s: participant %u: BYE not sent", m->room->name, m->id);
-	room_member_leave(sd, m, event, by, why);
+	room_member_leave(sd, m, kicked, by, why);
 }
 
 int
@@ -719,7 +721,7 @@ room_media_timeout(struct sipd *sd, const char *call_id, uint32_t idle_ms)
 	if (m->state == MEMBER_IN || m->state == MEMBER_ANSWERED) {
 		log_info("room %s: participant %u: no RTP for %u ms: BYE", m->room->name, m->id,
 		    idle_ms);
-		room_member_end(sd, m, "room-leave", "timeout", "No media (RTP timeout)");
+		room_member_end(sd, m, 0, "timeout", "No media (RTP timeout)");
 	}
 	return 1;
 }
@@ -729,9 +731,9 @@ static void
 room_end(struct sipd *sd, struct sroom *r, const char *by, const char *why)
 {
 	while (r->members != NULL && r->members->next != NULL)
-		room_member_end(sd, r->members, "room-leave", by, why);
+		room_member_end(sd, r->members, 0, by, why);
 	if (r->members != NULL)
-		room_member_end(sd, r->members, "room-leave", by, why);
+		room_member_end(sd, r->members, 0, by, why);
 }
 
 void
@@ -796,7 +798,7 @@ room_kick(struct sipd *sd, const char *room, const char *who, int *np)
 	for (i = 0; i < n; i++) {
 		log_info("room %s: participant %u (%s) kicked by sipctl", room, sel[i]->id,
 		    sel[i]->user);
-		room_member_end(sd, sel[i], "room-kick", "admin", "Removed from the room by the operator");
+		room_member_end(sd, sel[i], 1, "admin", "Removed from the room by the operator");
 	}
 	return 0;
 }

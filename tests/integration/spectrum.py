@@ -8,17 +8,20 @@ Prints one JSON object: seconds (the file's length), sound (seconds of
 20 ms windows whose RMS is at least 0.02 of full scale), and for each
 FREQ its level in dB relative to full scale over those windows
 ("levels": {"400": -12.3, ...}), measured with the Goertzel algorithm on
-100 ms blocks (10 Hz resolution, so tones 100 Hz apart stay apart).  A
+100 ms blocks (10 Hz resolution, so tones 100 Hz apart stay apart).
+The WAV is read by tonecheck.py's read_mono.  A
 tone that is there sits near -10 dB (half scale, -6 dB, less the mix);
 one that is not is below -40 dB.  16-bit PCM; first channel only.  Pure
 Python.
 """
 
-import array
 import json
 import math
+import os
 import sys
-import wave
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tonecheck import read_mono  # noqa: E402
 
 WINDOW = 0.020
 BLOCK = 0.100
@@ -40,18 +43,10 @@ def goertzel(samples, rate, freq):
 
 
 def main(path, freqs):
-    with wave.open(path, "rb") as w:
-        rate, ch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
-        raw = w.readframes(n)
-    if width != 2:
+    rate, a = read_mono(path)
+    if a is None:
         print(json.dumps({"error": "not 16-bit PCM"}))
         return 1
-    a = array.array("h")
-    a.frombytes(raw[:len(raw) - len(raw) % 2])
-    if sys.byteorder == "big":
-        a.byteswap()
-    if ch > 1:
-        a = a[::ch]
     x = [v / 32768.0 for v in a]
     step = max(1, int(rate * WINDOW))
     loud = []

@@ -22,19 +22,28 @@ THRESHOLD = 0.05	# window RMS, full scale 1.0
 HYST = 0.03		# crossing hysteresis, full scale 1.0
 
 
-def main(path):
+def read_mono(path):
+    """(rate, samples) of a 16-bit PCM WAV's first channel; samples None
+    if it is not 16-bit PCM.  spectrum.py reads its WAVs with this too."""
     with wave.open(path, "rb") as w:
         rate, ch, width, n = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
         raw = w.readframes(n)
     if width != 2:
-        print(json.dumps({"error": "not 16-bit PCM"}))
-        return 1
+        return rate, None
     a = array.array("h")
     a.frombytes(raw[:len(raw) - len(raw) % 2])
     if sys.byteorder == "big":
         a.byteswap()
     if ch > 1:
         a = a[::ch]
+    return rate, a
+
+
+def main(path):
+    rate, a = read_mono(path)
+    if a is None:
+        print(json.dumps({"error": "not 16-bit PCM"}))
+        return 1
     step = max(1, int(rate * WINDOW))
     loud = []				# samples of the windows with sound
     windows = 0

@@ -229,6 +229,8 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 #                           "ipc://$T/media.sock"; a list for several nodes)
 #   --user-media U=M        users[].media = M for user U (may be repeated)
 #   --sip TEXT              extra lines inside sip: { }
+#   --daemon TEXT           the daemon section (default: the user running
+#                           the test, so a test run as root stays root)
 #   --extra TEXT            extra top-level text
 # Listens on udp and tcp 127.0.0.1:$SIPD_PORT, domain pbx.test, users
 # 1001..1005 with passwords pw1001..pw1005, the journal at $JOURNAL and
@@ -236,6 +238,7 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 write_config() {
 	local file=$CONF nat=10 minexp=2 ttl=300 jfmt=text lvl=debug auth=true
 	local media=p2p media_extra="" ctl_media="\"ipc://$T/media.sock\"" sip_extra="" extra=""
+	local daemon="daemon: { user = \"$(id -un)\"; };"
 	local -A umedia=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
 		file=$1
@@ -254,6 +257,7 @@ write_config() {
 		--control-media) ctl_media=$2 ;;
 		--user-media) umedia[${2%%=*}]="media = \"${2#*=}\"; " ;;
 		--sip) sip_extra=$2 ;;
+		--daemon) daemon=$2 ;;
 		--extra) extra=$2 ;;
 		*) echo "write_config: unknown option $1" >&2; return 2 ;;
 		esac
@@ -289,6 +293,7 @@ control: {
   recorder = "ipc://$T/recorder.sock";
 };
 log: { level = "$lvl"; };
+$daemon
 $extra
 EOF
 }

@@ -82,6 +82,16 @@ check() {
 	return $rc
 }
 
+# result DESC PROBLEMS — pass when PROBLEMS is empty, else fail listing them
+result() {
+	if [ -z "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "$2"
+		return 1
+	fi
+}
+
 # check_eq DESC EXPECTED ACTUAL
 check_eq() {
 	if [ "$2" = "$3" ]; then
@@ -754,6 +764,21 @@ register() {
 	    -key expires "$expires" -key contact "$contact" "${more[@]}"
 }
 
+# register_load NAME USER N RATE — starts (sipp_start) N REGISTERs of USER
+# at RATE per second from a port of its own ($LOAD_PORT), each with a new
+# Call-ID and Expires 1<call number>, so that each is journaled and its
+# line names it.  sipp_wait NAME for the result; `$SIPMSG load-check
+# $T/NAME.msg $LOAD_PORT USER FILE...` checks the journal files.
+register_load() {
+	local name=$1 user=$2
+	sed 's/^\( *\)Expires: \[expires\]/\1Expires: 1[call_number]/' "$SCENARIOS/register.xml" \
+	    > "$T/$name-register.xml"
+	LOAD_PORT=$(free_port)
+	SIPP_AUTH_URI=$DOMAIN sipp_start "$name" --port "$LOAD_PORT" --user "$user" --sub FINAL=200 \
+	    "$T/$name-register.xml" -key contact "<sip:$user@127.0.0.1:$LOAD_PORT;transport=UDP>" \
+	    -m "$3" -r "$4" -l 20
+}
+
 # phone NAME USER [--keep] SCENARIO [sipp args] — a callee: removes every
 # binding USER has (Contact: *, unless --keep: a second phone for a user),
 # registers USER from a fresh port, then starts the UAS scenario on that
@@ -784,4 +809,48 @@ phone() {
 		return 1
 	fi
 	sipp_start "$name" --port "$port" --uas --user "$user" --to "$user" "$scen" "$@"
+}
+
+# ------------------------------------------------------------- install
+#
+# For the tests of what `make install` puts in place (install.sh, sysv.sh,
+# logrotate.sh, completion.sh): this build installed under a directory of
+# the test's own.
+
+# install_to DIR [TARGET] — `make install` (or TARGET, e.g. uninstall) of
+# this build with every directory under DIR: DIR/sbin, DIR/etc (parley/,
+# init.d/, logrotate.d/), DIR/var, DIR/run, DIR/lib/systemd/system,
+# DIR/share; output in $T/install.log.  Returns make's status.  The outer
+# make's jobserver is not passed on.
+install_to() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" "${2:-install}" \
+	    prefix="$1" exec_prefix="$1" bindir="$1/bin" sbindir="$1/sbin" \
+	    sysconfdir="$1/etc" localstatedir="$1/var" runstatedir="$1/run" \
+	    datarootdir="$1/share" mandir="$1/share/man" \
+	    systemdsystemunitdir="$1/lib/systemd/system" \
+	    bashcompletiondir="$1/share/bash-completion/completions" \
+	    >> "$T/install.log" 2>&1
+}
+
+# need_root_user — skips the whole script unless it runs as root, and
+# creates the system user and group parley (as scripts/install-service.sh
+# does) if they are missing
+need_root_user() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (daemons started as root drop to the user parley)"
+	if ! getent passwd parley > /dev/null; then
+		useradd --system --user-group --home-dir /var/lib/parley --no-create-home \
+		    --shell /usr/sbin/nologin parley || { echo "Bail out! useradd parley"; exit 1; }
+	fi
+	PARLEY_UID=$(id -u parley)
+	PARLEY_GID=$(getent group parley | cut -d: -f3)
+	# the daemons, once they are parley, must reach their files below $T
+	chmod 0755 "$T"
+}
+
+# proc_ids PID — "uid gid groups" of a process: its real, effective, saved
+# and filesystem uids, then gids, then supplementary groups, as in
+# /proc/PID/status
+proc_ids() {
+	awk '/^Uid:/ { u = $2 " " $3 " " $4 " " $5 } /^Gid:/ { g = $2 " " $3 " " $4 " " $5 }
+	    /^Groups:/ { $1 = ""; s = $0 } END { print u " | " g " |" s }' "/proc/$1/status"
 }

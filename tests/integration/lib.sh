@@ -219,6 +219,18 @@ wait_udp_bound() {
 	done
 }
 
+# take_udp_port PORT — binds UDP 127.0.0.1:PORT in the background for 30 s
+# (for a daemon that must fail to start), until it is bound; $TAKER_PID
+take_udp_port() {
+	$PYTHON -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+time.sleep(30)' "$1" &
+	TAKER_PID=$!
+	_bg_pids+=("$TAKER_PID")
+	wait_udp_bound "$1"
+}
+
 # --------------------------------------------------------------- config
 
 SIPD_PORT=$(free_port)

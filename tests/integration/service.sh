@@ -129,13 +129,7 @@ else
 fi
 
 # a daemon that cannot start: its SIP port is taken
-$PYTHON -c 'import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-time.sleep(30)' "$SIPD_PORT" &
-blocker=$!
-_bg_pids+=("$blocker")
-wait_udp_bound "$SIPD_PORT"
+take_udp_port "$SIPD_PORT"
 "$SIPD" -c "$CONF" -p "$T/sipd2.pid" > "$T/taken.out" 2>&1
 rc=$?
 if [ $rc -ne 0 ] && grep -q "^sipd: did not start (exit 1)" "$T/taken.out" && [ ! -e "$T/sipd2.pid" ]; then
@@ -143,7 +137,7 @@ if [ $rc -ne 0 ] && grep -q "^sipd: did not start (exit 1)" "$T/taken.out" && [ 
 else
 	fail "sipd without -f on a taken port fails with 'did not start'" "exit $rc" "$(cat "$T/taken.out")"
 fi
-kill "$blocker" 2>/dev/null
+kill "$TAKER_PID" 2>/dev/null
 printf 'sip: { domian = "x"; };\n' > "$T/bad.conf"
 "$MEDIAD" -c "$T/bad.conf" > "$T/bad.out" 2>&1
 rc=$?

@@ -182,13 +182,7 @@ left=$(ls "$RUN")
 check_eq "the control sockets are gone" "" "$left"
 
 # a sipd that cannot start: its port is taken
-$PYTHON -c 'import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-time.sleep(30)' "$SIPD_PORT" &
-blocker=$!
-_bg_pids+=("$blocker")
-wait_udp_bound "$SIPD_PORT"
+take_udp_port "$SIPD_PORT"
 out=$("$INIT/parley-sipd" start 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && printf '%s\n' "$out" | grep -q "did not start"; then
@@ -197,6 +191,6 @@ else
 	fail "parley-sipd start on a taken port fails" "exit $rc" "$out"
 	"$INIT/parley-sipd" stop > /dev/null 2>&1
 fi
-kill "$blocker" 2>/dev/null
+kill "$TAKER_PID" 2>/dev/null
 
 done_testing

@@ -88,6 +88,7 @@ int	 codec_pack(const struct codec_fmt *f, int cmr, const struct codec_frame *fr
 struct codec_dec;
 struct codec_enc;
 
+/* NULL when f names no codec (or the codec library has no memory). */
 struct codec_dec *codec_dec_new(const struct codec_fmt *f);
 void	 codec_dec_free(struct codec_dec *d);
 /*
@@ -99,11 +100,13 @@ void	 codec_dec_free(struct codec_dec *d);
  */
 int	 codec_decode(struct codec_dec *d, const struct codec_frame *fr, int16_t *pcm);
 
-/* An encoder at the highest mode the format allows (AMR); G.711 has no state. */
+/* An encoder at the highest mode the format allows (AMR); G.711 has no state.
+ * NULL when f names no codec or its mode_set allows no mode of it. */
 struct codec_enc *codec_enc_new(const struct codec_fmt *f);
 void	 codec_enc_free(struct codec_enc *e);
 /* AMR: follow a CMR from the phone (kept within mode_set; 15 = back to the highest). */
 void	 codec_enc_request(struct codec_enc *e, int cmr);
+/* The AMR mode in use; -1 for G.711. */
 int	 codec_enc_mode(const struct codec_enc *e);
 /*
  * Encodes 20 ms of pcm (codec_frame_samples() samples; never modified)

@@ -9,7 +9,12 @@
  *   SESSION_UPDATE  -> SESSION_PORTS, or ERROR (no ports, invalid)
  *   SESSION_DELETE  -> STATS (the final figures), or ERROR (no session)
  *   STATS_REQ       -> STATS
- * and sent unasked: SESSION_TIMEOUT, to the sipd that made the session.
+ *   ROOM_JOIN       -> ROOM_PORT, or ERROR (no ports, invalid)
+ *   ROOM_LEAVE      -> ROOM_STATS (the participant's final row), or ERROR
+ *   ROOM_MUTE       -> ROOM_STATS (the participant's row), or ERROR
+ *   ROOM_STATS_REQ  -> ROOM_STATS
+ * and sent unasked: SESSION_TIMEOUT, to the sipd that made the session
+ * (or room: then the call is the participant's Call-ID).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -193,28 +198,119 @@ ctl_on_stats_req(uint32_t reqid, const struct proto_stats_req *m, void *arg)
 	return ctl_send_stats(rq->md, rq, reqid, s);
 }
 
+static int
+ctl_on_room_join(uint32_t reqid, const struct proto_room_join *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct mediad *md = rq->md;
+	uint16_t port;
+	void *buf;
+	size_t len;
+	int err;
+
+	if ((err = room_join(md, m, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]),
+	    &port)) != 0) {
+		log_info("ctl: room %s participant %u refused: %s", m->room, m->participant,
+		    err == ENOSPC ? "no free ports" : strerror(err));
+		return err;
+	}
+	if ((err = proto_encode_room_port(reqid, m->room, m->participant, md->advertise, port,
+	    &buf, &len)) != 0)
+		return err;
+	ctl_reply(md, rq, buf, len);
+	return 0;
+}
+
+/* Answers with ROOM_STATS of rows t (freed). */
+static int
+ctl_send_room_rows(struct mediad *md, const struct ctl_req *rq, uint32_t reqid,
+    struct room_rows *t)
+{
+	size_t r = t->nr, p = t->np;
+	void *buf;
+	size_t len;
+	int err;
+
+	err = proto_encode_room_stats(reqid, r, (const char *const *)t->r_rooms, r, t->r_rates,
+	    r, t->r_ticks, r, t->r_late, r, t->r_encodes, p, (const char *const *)t->p_rooms,
+	    p, t->p_ids, p, (const char *const *)t->p_codecs, p, t->p_pkts_in, p, t->p_pkts_out,
+	    p, t->p_lost, p, t->p_concealed, p, t->p_jitter_us, p, t->p_muted, p, t->p_talking,
+	    p, t->p_held, p, (const char *const *)t->p_latched, &buf, &len);
+	room_rows_free(t);
+	if (err != 0)
+		return err;
+	ctl_reply(md, rq, buf, len);
+	return 0;
+}
+
+static int
+ctl_on_room_leave(uint32_t reqid, const struct proto_room_leave *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct room_rows t;
+	int err;
+
+	memset(&t, 0, sizeof(t));
+	if ((err = room_leave(rq->md, m->room, m->participant, &t)) != 0)
+		return err;
+	return ctl_send_room_rows(rq->md, rq, reqid, &t);
+}
+
+static int
+ctl_on_room_mute(uint32_t reqid, const struct proto_room_mute *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct room_rows t;
+	int err;
+
+	memset(&t, 0, sizeof(t));
+	if ((err = room_mute(rq->md, m->room, m->participant, (int)m->muted, &t)) != 0)
+		return err;
+	return ctl_send_room_rows(rq->md, rq, reqid, &t);
+}
+
+static int
+ctl_on_room_stats_req(uint32_t reqid, const struct proto_room_stats_req *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	struct room_rows t;
+	int err;
+
+	memset(&t, 0, sizeof(t));
+	if ((err = room_stats(rq->md, m->room[0] != '\0' ? m->room : NULL, &t)) != 0) {
+		room_rows_free(&t);
+		return err;
+	}
+	return ctl_send_room_rows(rq->md, rq, reqid, &t);
+}
+
 static const struct proto_handlers ctl_handlers = {
 	.hello = ctl_on_hello,
 	.session_update = ctl_on_session_update,
 	.session_delete = ctl_on_session_delete,
 	.stats_req = ctl_on_stats_req,
+	.room_join = ctl_on_room_join,
+	.room_leave = ctl_on_room_leave,
+	.room_mute = ctl_on_room_mute,
+	.room_stats_req = ctl_on_room_stats_req,
 };
 
 void
-ctl_send_timeout(struct mediad *md, struct session *s, uint32_t idle_ms)
+ctl_send_timeout(struct mediad *md, const void *owner, size_t owner_len, const char *call,
+    uint32_t idle_ms)
 {
 	void *buf;
 	size_t len;
 	int err;
 
-	if (md->ctl == NULL || s->owner_len == 0)
+	if (md->ctl == NULL || owner_len == 0)
 		return;
-	if (proto_encode_session_timeout(0, s->call, idle_ms, &buf, &len) != 0)
+	if (proto_encode_session_timeout(0, call, idle_ms, &buf, &len) != 0)
 		return;
-	if (zmq_send(md->ctl->sock, s->owner, s->owner_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	if (zmq_send(md->ctl->sock, owner, owner_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
 	    zmq_send(md->ctl->sock, buf, len, ZMQ_DONTWAIT) < 0) {
 		err = errno;
-		log_warnx("ctl: timeout of %s not sent: %s", s->call, zmq_strerror(err));
+		log_warnx("ctl: timeout of %s not sent: %s", call, zmq_strerror(err));
 	}
 	free(buf);
 }

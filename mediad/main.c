@@ -134,7 +134,7 @@ main(int argc, char **argv)
 	}
 	if ((md.zmq = zmq_ctx_new()) == NULL)
 		fatal("ZeroMQ");
-	if (relay_init(&md) != 0 || session_init(&md) != 0)
+	if (relay_init(&md) != 0 || session_init(&md) != 0 || room_init(&md) != 0)
 		fatalx("cannot start the relay");
 	if ((err = ctl_open(&md)) != 0) {
 		errno = err;
@@ -155,9 +155,11 @@ main(int argc, char **argv)
 		log_warn("event loop");
 	}
 
-	log_info("mediad: ending %zu session(s)", session_count(&md));
+	log_info("mediad: ending %zu session(s) and %zu room(s)", session_count(&md),
+	    room_count(&md));
 	loop_timer_stop(md.loop, &load_timer);
 	ctl_close(&md);
+	room_shutdown(&md);
 	session_shutdown(&md);
 	relay_shutdown(&md);
 	ports_free_pool(md.ports);

@@ -7,6 +7,11 @@
  *              from sipd, calls session.c, encodes the answers     ctl_*
  *   session.c  media sessions: one per call, one stream per m= line, two
  *              legs per stream; figures, RTP timeouts              session_*
+ *   room.c     rooms: participants, the 20 ms mixer clock, RTP in
+ *              and out of the mix                                  room_*
+ *   mix.c      the mixer's arithmetic: jitter buffer, N-1 mix,
+ *              resampler glue (mix.h)                              jbuf_*, mix_*
+ *   codec.c    G.711, AMR, AMR-WB and their RTP payloads (codec.h) codec_*
  *   ports.c    the pool of RTP/RTCP port pairs from media.rtp_ports ports_*
  *   relay.c    the packet path: receive, latch, count, forward     relay_*
  *   main.c     options, config, logging, the loop
@@ -30,6 +35,7 @@
 struct mediad;
 struct session;
 struct media_leg;
+struct room_part;
 
 /* ---------------------------------------------------------------- ports.c */
 
@@ -69,6 +75,8 @@ struct relay_sock {
 void	 relay_unlatch(struct media_leg *l);
 /* Once a second: a latch silent for MEDIAD_RELATCH_MS may move (disconnects). */
 void	 relay_idle_check(struct media_leg *l, uint64_t now_ms);
+/* Sends one RTP packet we made to leg l's phone (latched, else SDP address). */
+void	 relay_send_rtp(struct media_leg *l, const uint8_t *pkt, size_t len);
 /* Adds the leg's two sockets to the loop / removes them. */
 int	 relay_add(struct mediad *md, struct media_leg *l);
 void	 relay_del(struct mediad *md, struct media_leg *l);
@@ -95,8 +103,10 @@ struct rtp_rx {
  * and go out of the peer leg's sockets to the peer phone.
  */
 struct media_leg {
-	struct session		*s;
+	struct session		*s;		/* a 1:1 call's leg, or */
+	struct room_part	*part;		/* a room participant's (peer NULL) */
 	struct media_leg	*peer;
+	uint64_t		*last_rtp;	/* ms of its owner's last RTP packet */
 	int			 idx;		/* 0 caller, 1 callee */
 	uint16_t		 port;		/* mediad's RTP port; RTCP is port + 1 */
 	struct relay_sock	 rtp, rtcp;
@@ -147,6 +157,12 @@ int	 session_update(struct mediad *md, const struct proto_session_update *u,
 	    const void *owner, size_t owner_len, const uint32_t **ports_a,
 	    const uint32_t **ports_b, size_t *n);
 struct session *session_find(struct mediad *md, const char *call);
+/*
+ * addr:port into a sockaddr of family; 0 or EINVAL.  "0.0.0.0" and "::"
+ * (and port 0) give *len = 0: nowhere to send.
+ */
+int	 session_sockaddr(const char *addr, uint32_t port, int family,
+	    struct sockaddr_storage *out, socklen_t *len);
 void	 session_delete(struct mediad *md, struct session *s);
 size_t	 session_count(struct mediad *md);
 
@@ -165,6 +181,42 @@ void	 session_rtp_seen(struct media_leg *l, const uint8_t *pkt, size_t len, uint
 /* ... and RTCP: the phone's reception report. */
 void	 session_rtcp_seen(struct media_leg *l, const uint8_t *pkt, size_t len);
 
+/* ---------------------------------------------------------------- room.c */
+
+/* The rows of a ROOM_STATS message, built by room_stats; free with room_rows_free. */
+struct room_rows {
+	size_t		  nr, rcap, np, pcap;
+	char		**r_rooms;
+	uint32_t	 *r_rates, *r_encodes;
+	uint64_t	 *r_ticks, *r_late;
+	char		**p_rooms, **p_codecs, **p_latched;
+	uint32_t	 *p_ids, *p_jitter_us, *p_muted, *p_talking, *p_held;
+	uint64_t	 *p_pkts_in, *p_pkts_out, *p_lost, *p_concealed;
+};
+
+int	 room_init(struct mediad *md);
+void	 room_shutdown(struct mediad *md);
+/*
+ * A participant joins (or changes its stream): creates the room on first
+ * use, takes a port pair, starts the room's clock.  *port gets mediad's
+ * RTP port for it.  0, EINVAL (a codec mediad cannot mix, a bad address),
+ * ENOSPC (no ports).
+ */
+int	 room_join(struct mediad *md, const struct proto_room_join *j, const void *owner,
+	    size_t owner_len, uint16_t *port);
+/* The participant leaves; its final row goes into r (may be NULL).  0 or ENOENT. */
+int	 room_leave(struct mediad *md, const char *room, uint32_t id, struct room_rows *r);
+/* Mutes or unmutes; its row goes into r.  0 or ENOENT. */
+int	 room_mute(struct mediad *md, const char *room, uint32_t id, int muted,
+	    struct room_rows *r);
+/* Rows of room (NULL: every room); 0 or ENOENT. */
+int	 room_stats(struct mediad *md, const char *room, struct room_rows *r);
+void	 room_rows_free(struct room_rows *r);
+/* The packet path got RTP from a participant's phone (after latching). */
+void	 room_rtp_in(struct room_part *p, const uint8_t *pkt, size_t len);
+size_t	 room_count(struct mediad *md);
+size_t	 room_participants(struct mediad *md);
+
 /* ---------------------------------------------------------------- ctl.c */
 
 int	 ctl_open(struct mediad *md);	/* binds control.media */
@@ -175,14 +227,16 @@ void	 ctl_close(struct mediad *md);
  * silent is known to be gone.
  */
 int	 ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms);
-/* Sends SESSION_TIMEOUT for s to the sipd that made it. */
-void	 ctl_send_timeout(struct mediad *md, struct session *s, uint32_t idle_ms);
+/* Sends SESSION_TIMEOUT for call to the sipd with routing id owner. */
+void	 ctl_send_timeout(struct mediad *md, const void *owner, size_t owner_len,
+	    const char *call, uint32_t idle_ms);
 
 /* ---------------------------------------------------------------- main.c */
 
 struct ctl;
 struct session_table;
 struct relay;
+struct room_table;
 
 struct mediad {
 	struct parley_conf	*conf;
@@ -193,6 +247,7 @@ struct mediad {
 	struct ports		*ports;
 	struct relay		*relay;
 	struct session_table	*sessions;
+	struct room_table	*rooms;
 	char			 node[256];
 	uint64_t		 instance;	/* random per start */
 	const char		*advertise;	/* address for SDP, "" = sipd's choice */

@@ -115,8 +115,8 @@ relay_latch(struct relay_sock *rs, const struct sockaddr_storage *src, socklen_t
 	if (lat->ss_family != 0 && now_ms - *seen < MEDIAD_RELATCH_MS)
 		return 0;
 	if (lat->ss_family != 0)
-		log_info("relay: call %s leg %d: %s source moved after %llu ms of silence",
-		    l->s->call, l->idx, rtcp ? "RTCP" : "RTP",
+		log_info("relay: %s leg %d: %s source moved after %llu ms of silence",
+		    l->s != NULL ? l->s->call : "room", l->idx, rtcp ? "RTCP" : "RTP",
 		    (unsigned long long)(now_ms - *seen));
 	memcpy(lat, src, slen);
 	*llen = slen;
@@ -162,6 +162,57 @@ relay_dest(const struct media_leg *l, int rtcp, socklen_t *len)
 	return rtcp ? &l->sdp_rtcp : &l->sdp_rtp;
 }
 
+/* Packets of a room participant: to the mixer, not on to a peer. */
+static void
+relay_to_room(struct relay_sock *rs, int n, uint64_t now_us)
+{
+	struct media_leg *l = rs->leg;
+	struct relay *r = rs->md->relay;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = r->in[i].msg_len;
+
+		if (!relay_latch(rs, &r->src[i], r->in[i].msg_hdr.msg_namelen, now_us / 1000)) {
+			l->dropped++;
+			continue;
+		}
+		if (rs->rtcp) {
+			l->rtcp_in++;
+			session_rtcp_seen(l, r->buf[i], len);
+		} else {
+			session_rtp_seen(l, r->buf[i], len, now_us);
+			room_rtp_in(l->part, r->buf[i], len);
+		}
+	}
+}
+
+void
+relay_send_rtp(struct media_leg *l, const uint8_t *pkt, size_t len)
+{
+	const struct sockaddr_storage *dst;
+	socklen_t dlen = 0;
+	ssize_t n;
+
+	if ((dst = relay_dest(l, 0, &dlen)) == NULL) {
+		l->dropped++;
+		return;
+	}
+	if (l->rtp.connected && dst == &l->lat_rtp) {
+		dst = NULL;	/* the socket is connected to exactly there */
+		dlen = 0;
+	}
+	n = sendto(l->rtp.fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)dst, dlen);
+	if (n < 0 && errno == ECONNREFUSED)	/* an ICMP for an earlier packet: once more */
+		n = sendto(l->rtp.fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)dst, dlen);
+	if (n < 0) {
+		l->dropped++;
+		return;
+	}
+	l->pkts_out++;
+	l->bytes_out += len;
+}
+
 static void
 relay_on_sock(int fd, uint32_t events, void *arg)
 {
@@ -180,11 +231,15 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 	n = recvmmsg(fd, r->in, RELAY_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0) {
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
-			log_warn("relay: call %s: receive", l->s->call);
+			log_warn("relay: %s: receive", l->s != NULL ? l->s->call : "room");
 		return;
 	}
 	now_us = relay_now_us();
 	now_ms = now_us / 1000;
+	if (l->part != NULL) {
+		relay_to_room(rs, n, now_us);
+		return;
+	}
 	out = rs->rtcp ? &peer->rtcp : &peer->rtp;
 	dst = relay_dest(peer, rs->rtcp, &dlen);
 	if (dst != NULL && out->connected && dst == (rs->rtcp ? &peer->lat_rtcp : &peer->lat_rtp)) {

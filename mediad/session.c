@@ -161,6 +161,7 @@ session_open_stream(struct mediad *md, struct session *s, struct media_stream *s
 
 		memset(l, 0, sizeof(*l));
 		l->s = s;
+		l->last_rtp = &s->last_rtp;
 		l->idx = i;
 		l->peer = &st->leg[1 - i];
 		l->clock = 8000;
@@ -180,8 +181,7 @@ session_open_stream(struct mediad *md, struct session *s, struct media_stream *s
 	return 0;
 }
 
-/* addr:port into a sockaddr of family; 0 or EINVAL.  "0.0.0.0" and "::" mean none. */
-static int
+int
 session_sockaddr(const char *addr, uint32_t port, int family, struct sockaddr_storage *out,
     socklen_t *len)
 {
@@ -329,7 +329,7 @@ session_rtp_seen(struct media_leg *l, const uint8_t *p, size_t len, uint64_t now
 
 	l->pkts_in++;
 	l->bytes_in += len;
-	l->s->last_rtp = now_us / 1000;
+	*l->last_rtp = now_us / 1000;
 	if (len < 12 || (p[0] >> 6) != 2)
 		return;		/* not RTP: relayed, not analysed */
 	seq = (uint16_t)(p[2] << 8 | p[3]);
@@ -521,7 +521,7 @@ session_tick(void *arg)
 		s->last_timeout = now;
 		log_info("session %s: no RTP for %llu ms", s->call,
 		    (unsigned long long)(now - s->last_rtp));
-		ctl_send_timeout(md, s, (uint32_t)(now - s->last_rtp));
+		ctl_send_timeout(md, s->owner, s->owner_len, s->call, (uint32_t)(now - s->last_rtp));
 	}
 }
 

@@ -43,7 +43,10 @@
 #define SIPCTL_TIMEOUT_MAX	3600000
 
 /* how a command prints its answer */
-enum sipctl_view { VIEW_STATUS, VIEW_REGS, VIEW_CALLS, VIEW_HANGUP, VIEW_MEDIA, VIEW_GENERIC };
+enum sipctl_view {
+	VIEW_STATUS, VIEW_REGS, VIEW_CALLS, VIEW_HANGUP, VIEW_MEDIA, VIEW_ROOMS, VIEW_ROOM,
+	VIEW_ROOM_ACT, VIEW_GENERIC
+};
 
 /* the contract's command set; sipd/ctl.c checks the same counts */
 static const struct sipctl_cmd {
@@ -62,15 +65,15 @@ static const struct sipctl_cmd {
 	{ "call", "hangup", 1, 0, "call hangup CALL-ID",
 	    "end a 1:1 call (BYE both ways)", VIEW_HANGUP },
 	{ "rooms", NULL, 0, 0, "rooms",
-	    "room, participants, limit, since, recording", VIEW_GENERIC },
+	    "room, participants, limit, since, recording", VIEW_ROOMS },
 	{ "room", "show", 1, 0, "room show ROOM",
-	    "participants of a room", VIEW_GENERIC },
+	    "participants of a room", VIEW_ROOM },
 	{ "room", "kick", 2, 0, "room kick ROOM PARTICIPANT",
-	    "PARTICIPANT: the id from `room show` or the user", VIEW_GENERIC },
+	    "PARTICIPANT: the id from `room show` or the user", VIEW_ROOM_ACT },
 	{ "room", "mute", 2, 0, "room mute ROOM PARTICIPANT",
-	    "the others stop hearing PARTICIPANT", VIEW_GENERIC },
+	    "the others stop hearing PARTICIPANT", VIEW_ROOM_ACT },
 	{ "room", "unmute", 2, 0, "room unmute ROOM PARTICIPANT",
-	    "the others hear PARTICIPANT again", VIEW_GENERIC },
+	    "the others hear PARTICIPANT again", VIEW_ROOM_ACT },
 	{ "room", "limit", 2, 1, "room limit ROOM N",
 	    "0 = no limit; a full room answers 486", VIEW_GENERIC },
 	{ "room", "max", 1, 1, "room max N",
@@ -469,6 +472,30 @@ static const struct sipctl_col sipctl_stream_cols[] = {
 	{ "latched", "LATCHED", FMT_TEXT },
 };
 
+static const struct sipctl_col sipctl_room_cols[] = {
+	{ "room", "ROOM", FMT_TEXT },
+	{ "participants", "PARTICIPANTS", FMT_TEXT },
+	{ "limit", "LIMIT", FMT_TEXT },
+	{ "since", "SINCE", FMT_TEXT },
+	{ "node", "NODE", FMT_TEXT },
+	{ "recording", "REC", FMT_BOOL },
+};
+
+static const struct sipctl_col sipctl_member_cols[] = {
+	{ "participant", "ID", FMT_TEXT },
+	{ "user", "USER", FMT_TEXT },
+	{ "codec", "CODEC", FMT_TEXT },
+	{ "muted", "MUTED", FMT_BOOL },
+	{ "held", "HOLD", FMT_BOOL },
+	{ "talking", "TALKING", FMT_BOOL },
+	{ "joined", "JOINED", FMT_TEXT },
+	{ "pkts_in", "PKTS-IN", FMT_TEXT },
+	{ "pkts_out", "PKTS-OUT", FMT_TEXT },
+	{ "lost", "LOST", FMT_TEXT },
+	{ "concealed", "CONCEALED", FMT_TEXT },
+	{ "latched", "LATCHED", FMT_TEXT },
+};
+
 /* Prints a done answer for people; 0, or EBADMSG if it is not what it should be. */
 static int
 sipctl_print(const struct sipctl_cmd *cmd, char **words, const char *body)
@@ -519,6 +546,34 @@ sipctl_print(const struct sipctl_cmd *cmd, char **words, const char *body)
 		else
 			sipctl_table(rows, sipctl_call_cols,
 			    sizeof(sipctl_call_cols) / sizeof(sipctl_call_cols[0]));
+		break;
+	case VIEW_ROOMS:
+	case VIEW_ROOM:
+		rows = json_object_get(o, cmd->view == VIEW_ROOMS ? "rooms" : "participants");
+		if (!json_is_array(rows)) {
+			err = EBADMSG;
+			goto out;
+		}
+		json_incref((json_t *)rows);
+		json_object_del(o, cmd->view == VIEW_ROOMS ? "rooms" : "participants");
+		sipctl_print_kv(o);
+		putchar('\n');
+		if (cmd->view == VIEW_ROOMS)
+			sipctl_table(rows, sipctl_room_cols,
+			    sizeof(sipctl_room_cols) / sizeof(sipctl_room_cols[0]));
+		else
+			sipctl_table(rows, sipctl_member_cols,
+			    sizeof(sipctl_member_cols) / sizeof(sipctl_member_cols[0]));
+		json_decref((json_t *)rows);
+		break;
+	case VIEW_ROOM_ACT:
+		id = xstrdup(words[2]);
+		sipctl_clean(id);
+		printf("room %s: %lld participant(s) %s\n", id,
+		    (long long)json_integer_value(json_object_get(o, "participants")),
+		    strcmp(words[1], "kick") == 0 ? "kicked (BYE sent)" :
+		    strcmp(words[1], "mute") == 0 ? "muted" : "unmuted");
+		free(id);
 		break;
 	case VIEW_HANGUP:
 		id = xstrdup(words[2]);

@@ -403,6 +403,8 @@ call_media_timeout(struct sipd *sd, const char *call_id, uint32_t idle_ms)
 {
 	struct call *c = call_find(sd, call_id);
 
+	if (c == NULL && room_media_timeout(sd, call_id, idle_ms))
+		return;		/* a room participant's */
 	if (c == NULL || c->state != CALL_ANSWERED)
 		return;		/* ringing: no media expected yet */
 	log_info("call %s: no RTP for %u ms: hanging up", call_id, idle_ms);
@@ -414,6 +416,7 @@ call_media_lost(struct sipd *sd, int node)
 {
 	struct call *c, *next;
 
+	room_media_lost(sd, node);
 	for (c = sd->calls->head; c != NULL; c = next) {
 		next = c->lnext;
 		if (c->node != node)
@@ -427,9 +430,8 @@ call_media_lost(struct sipd *sd, int node)
 	}
 }
 
-/* A BYE from sipd to leg `to`, speaking for leg `from` (RFC 3261 15.1.1). */
-static int
-call_send_bye(struct sipd *sd, struct call *c, struct call_leg *from, struct call_leg *to,
+int
+call_leg_bye(struct sipd *sd, const char *call_id, struct call_leg *from, struct call_leg *to,
     const char *why)
 {
 	osip_message_t *bye = NULL;
@@ -452,7 +454,7 @@ call_send_bye(struct sipd *sd, struct call *c, struct call_leg *from, struct cal
 	xasprintf(&buf, "<%s>%s%s", to->uri, to->tag ? ";tag=" : "", to->tag ? to->tag : "");
 	osip_message_set_to(bye, buf);
 	free(buf);
-	osip_message_set_call_id(bye, c->call_id);
+	osip_message_set_call_id(bye, call_id);
 	from->cseq = from->cseq_known ? from->cseq + 1 : 1;
 	from->cseq_known = 1;
 	snprintf(cseq, sizeof(cseq), "%d BYE", from->cseq);
@@ -485,8 +487,8 @@ call_hangup_by(struct sipd *sd, const char *call_id, const char *who, const char
 		return EBUSY;	/* not answered yet: the caller's CANCEL ends it */
 	why = strcmp(who, "admin") == 0 ? "Call ended by the operator" :
 	    reason != NULL ? "Media relay lost" : "No media (RTP timeout)";
-	e1 = call_send_bye(sd, c, &c->caller, &c->callee, why);
-	e2 = call_send_bye(sd, c, &c->callee, &c->caller, why);
+	e1 = call_leg_bye(sd, c->call_id, &c->caller, &c->callee, why);
+	e2 = call_leg_bye(sd, c->call_id, &c->callee, &c->caller, why);
 	if (e1 || e2)
 		log_warnx("call %s: could not send every BYE of the hangup", call_id);
 	call_end_reason(sd, c, who, reason);

@@ -67,6 +67,7 @@ struct ctl_pending {
 	size_t		 nenv;
 	int		 waiting;	/* node answers to come */
 	int		 calls;		/* 1: `calls`, 0: `media stats` */
+	char		*room;		/* `room show ROOM` */
 	json_t		*rows;		/* every node's stream rows */
 	json_t		*errors;
 };
@@ -192,6 +193,7 @@ cmd_status(struct sipd *sd, char *const *args, json_t **out)
 	    json_integer((json_int_t)((now - sd->started_ms) / 1000)));
 	json_object_set_new(o, "registrations", json_integer((json_int_t)reg_count(sd)));
 	json_object_set_new(o, "calls", json_integer((json_int_t)call_count(sd)));
+	json_object_set_new(o, "rooms", json_integer((json_int_t)room_count(sd)));
 	json_object_set_new(o, "transactions", json_integer((json_int_t)txn_count(sd)));
 	json_object_set_new(o, "tcp_connections",
 	    json_integer((json_int_t)tp_tcp_connections(sd)));
@@ -208,6 +210,7 @@ cmd_status(struct sipd *sd, char *const *args, json_t **out)
 struct ctl_visit {
 	json_t		*list;
 	uint64_t	 now;
+	struct sipd	*sd;
 };
 
 static void
@@ -306,11 +309,120 @@ cmd_call_hangup(struct sipd *sd, char *const *args, json_t **out)
 	}
 }
 
-static int
-cmd_rooms_later(struct sipd *sd, char *const *args, json_t **out)
+/* ------------------------------------------------------------ rooms */
+
+static void
+ctl_add_room(const struct sroom *r, void *arg)
 {
-	return ctl_refuse(out, "rooms are not available yet: they come with a later "
-	    "release of Parley");
+	struct ctl_visit *v = arg;
+	const struct node_info *ni = node_info(v->sd, r->node);
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "room", ctl_jstr(r->name));
+	json_object_set_new(o, "participants", json_integer((json_int_t)r->nmembers));
+	json_object_set_new(o, "limit", json_integer(room_limit(v->sd, r->name)));
+	json_object_set_new(o, "since", ctl_jtime(r->since));
+	json_object_set_new(o, "node", ctl_jstr(ni != NULL ? ni->name : ""));
+	json_object_set_new(o, "recording", json_false());
+	json_array_append_new(v->list, o);
+}
+
+static int
+cmd_rooms(struct sipd *sd, char *const *args, json_t **out)
+{
+	struct ctl_visit v = { .now = loop_now(sd->loop), .sd = sd };
+	json_t *o;
+
+	if ((o = json_object()) == NULL || (v.list = json_array()) == NULL) {
+		json_decref(o);
+		return PROTO_ADMIN_DONE;
+	}
+	room_foreach(sd, ctl_add_room, &v);
+	json_object_set_new(o, "rooms", v.list);
+	json_object_set_new(o, "max_rooms", json_integer(room_max(sd)));
+	*out = o;
+	return PROTO_ADMIN_DONE;
+}
+
+/* a non-negative decimal of at most 6 digits, else -1 */
+static int
+ctl_count(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 6 || strspn(s, "0123456789") != n)
+		return -1;
+	return atoi(s);
+}
+
+static int
+cmd_room_limit(struct sipd *sd, char *const *args, json_t **out)
+{
+	char pr[128];
+	int n = ctl_count(args[1]);
+
+	if (n < 0)
+		return ctl_refuse(out, "limit must be a number of participants (0: no limit): %s",
+		    ctl_printable(args[1], pr, sizeof(pr)));
+	if (room_set_limit(sd, args[0], n) != 0)
+		return ctl_refuse(out, "no such room: %s", ctl_printable(args[0], pr, sizeof(pr)));
+	*out = json_pack("{s:s,s:i}", "room", args[0], "limit", n);
+	return PROTO_ADMIN_DONE;
+}
+
+static int
+cmd_room_max(struct sipd *sd, char *const *args, json_t **out)
+{
+	char pr[128];
+	int n = ctl_count(args[0]);
+
+	if (n < 0)
+		return ctl_refuse(out, "max must be a number of rooms (0: no limit): %s",
+		    ctl_printable(args[0], pr, sizeof(pr)));
+	room_set_max(sd, n);
+	*out = json_pack("{s:i}", "max_rooms", n);
+	return PROTO_ADMIN_DONE;
+}
+
+/* kick, mute and unmute: 0 kick, 1 mute, 2 unmute */
+static int
+ctl_room_act(struct sipd *sd, char *const *args, json_t **out, int act)
+{
+	char pr[128], pr2[128];
+	int n = 0, err;
+
+	if (room_find(sd, args[0]) == NULL)
+		return ctl_refuse(out, "no such room: %s", ctl_printable(args[0], pr, sizeof(pr)));
+	err = act == 0 ? room_kick(sd, args[0], args[1], &n) :
+	    room_set_mute(sd, args[0], args[1], act == 1, &n);
+	if (err == ENOENT)
+		return ctl_refuse(out, "room %s has no participant %s",
+		    ctl_printable(args[0], pr, sizeof(pr)), ctl_printable(args[1], pr2, sizeof(pr2)));
+	if (err != 0)
+		return ctl_refuse(out, "room %s: %s", ctl_printable(args[0], pr, sizeof(pr)),
+		    err == EHOSTDOWN ? "its media mixer is not reachable" : strerror(err));
+	*out = json_pack("{s:s,s:i}", "room", args[0], "participants", n);
+	return PROTO_ADMIN_DONE;
+}
+
+static int
+cmd_room_kick(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_room_act(sd, args, out, 0);
+}
+
+static int
+cmd_room_mute(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_room_act(sd, args, out, 1);
+}
+
+static int
+cmd_room_unmute(struct sipd *sd, char *const *args, json_t **out)
+{
+	return ctl_room_act(sd, args, out, 2);
 }
 
 static int
@@ -381,11 +493,43 @@ ctl_calls_with_figures(struct sipd *sd, json_t *rows, json_t **out)
 	}
 }
 
+/* A pending answer to the request being handled: its envelope is kept. */
+static struct ctl_pending *
+ctl_pending_new(struct sipd *sd)
+{
+	struct ctl *c = sd->ctl;
+	struct ctl_pending *p = xcalloc(1, sizeof(*p));
+	size_t i;
+
+	p->sd = sd;
+	p->reqid = c->cur_reqid;
+	p->rows = json_array();
+	p->errors = json_array();
+	p->nenv = c->cur->nenv;
+	for (i = 0; i < p->nenv; i++) {
+		zmq_msg_init(&p->env[i]);
+		zmq_msg_copy(&p->env[i], &c->cur->env[i]);
+	}
+	return p;
+}
+
+static void
+ctl_pending_free(struct ctl_pending *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nenv; i++)
+		zmq_msg_close(&p->env[i]);
+	json_decref(p->rows);
+	json_decref(p->errors);
+	free(p->room);
+	free(p);
+}
+
 static void
 ctl_pending_done(struct ctl_pending *p)
 {
 	json_t *o = NULL;
-	size_t i;
 
 	if (p->calls)
 		ctl_calls_with_figures(p->sd, p->rows, &o);
@@ -394,11 +538,7 @@ ctl_pending_done(struct ctl_pending *p)
 	if (o != NULL && json_array_size(p->errors) > 0)
 		json_object_set(o, "node_errors", p->errors);
 	ctl_answer(p->sd, p->env, p->nenv, p->reqid, PROTO_ADMIN_DONE, o);
-	for (i = 0; i < p->nenv; i++)
-		zmq_msg_close(&p->env[i]);
-	json_decref(p->rows);
-	json_decref(p->errors);
-	free(p);
+	ctl_pending_free(p);
 }
 
 /* one node's part of a pending answer */
@@ -441,23 +581,12 @@ ctl_on_stats(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
 static int
 ctl_ask_nodes(struct sipd *sd, int calls, json_t **out)
 {
-	struct ctl *c = sd->ctl;
 	struct ctl_pending *p;
 	struct proto_msg m;
-	size_t i;
 	int n;
 
-	p = xcalloc(1, sizeof(*p));
-	p->sd = sd;
+	p = ctl_pending_new(sd);
 	p->calls = calls;
-	p->reqid = c->cur_reqid;
-	p->rows = json_array();
-	p->errors = json_array();
-	p->nenv = c->cur->nenv;
-	for (i = 0; i < p->nenv; i++) {
-		zmq_msg_init(&p->env[i]);
-		zmq_msg_copy(&p->env[i], &c->cur->env[i]);
-	}
 	p->waiting = 1;		/* held until every request is out */
 	for (n = 0; n < node_count(sd); n++) {
 		struct ctl_ask *ask = xcalloc(1, sizeof(*ask));
@@ -490,6 +619,113 @@ cmd_calls_figures(struct sipd *sd, char *const *args, json_t **out)
 	return ctl_ask_nodes(sd, 1, out);
 }
 
+/* One participant of `room show`: what sipd knows, and mediad's row j of st (or none). */
+static json_t *
+ctl_member_row(const struct room_member *m, const struct proto_room_stats *st, size_t j)
+{
+	json_t *r = json_object();
+	int have = j < st->p_ids.n;
+
+	if (r == NULL)
+		return NULL;
+	json_object_set_new(r, "participant", json_integer(m->id));
+	json_object_set_new(r, "user", ctl_jstr(m->user));
+	json_object_set_new(r, "call_id", ctl_jstr(m->call_id));
+	json_object_set_new(r, "codec", ctl_jstr(m->offer.codec));
+	json_object_set_new(r, "muted", json_boolean(m->muted));
+	json_object_set_new(r, "held", json_boolean(m->held));
+	json_object_set_new(r, "joined", ctl_jtime(m->joined_wall));
+	json_object_set_new(r, "pkts_in", have ? json_integer((json_int_t)st->p_pkts_in.v[j]) :
+	    json_null());
+	json_object_set_new(r, "pkts_out", have ? json_integer((json_int_t)st->p_pkts_out.v[j]) :
+	    json_null());
+	json_object_set_new(r, "lost", have ? json_integer((json_int_t)st->p_lost.v[j]) :
+	    json_null());
+	json_object_set_new(r, "concealed", have ?
+	    json_integer((json_int_t)st->p_concealed.v[j]) : json_null());
+	json_object_set_new(r, "jitter_ms", have ? json_real(st->p_jitter_us.v[j] / 1000.0) :
+	    json_null());
+	json_object_set_new(r, "talking", json_boolean(have && st->p_talking.v[j]));
+	json_object_set_new(r, "latched", have ? ctl_jstr(st->p_latched.v[j]) : json_null());
+	return r;
+}
+
+static void
+ctl_on_room_stats(struct sipd *sd, const struct proto_msg *pm, int err, void *arg)
+{
+	struct ctl_pending *p = arg;
+	const struct sroom *r = room_find(sd, p->room);
+	const struct proto_room_stats *st = pm != NULL ? &pm->u.room_stats : NULL;
+	const struct room_member *m;
+	struct proto_room_stats none;
+	json_t *o = json_object();
+	size_t n, j;
+
+	memset(&none, 0, sizeof(none));
+	if (err != 0 || pm->type != PROTO_ROOM_STATS) {
+		json_array_append_new(p->errors, json_string(strerror(err ? err : EPROTO)));
+		st = &none;
+	}
+	n = st->p_ids.n;
+	if (st->p_pkts_in.n != n || st->p_pkts_out.n != n || st->p_lost.n != n ||
+	    st->p_concealed.n != n || st->p_jitter_us.n != n || st->p_talking.n != n ||
+	    st->p_latched.n != n || st->r_rates.n != st->r_rooms.n ||
+	    st->r_ticks.n != st->r_rooms.n || st->r_late.n != st->r_rooms.n ||
+	    st->r_encodes.n != st->r_rooms.n) {
+		json_array_append_new(p->errors, json_string("mediad sent ragged ROOM_STATS"));
+		st = &none;
+		n = 0;
+	}
+	if (o != NULL && r != NULL) {
+		json_object_set_new(o, "room", ctl_jstr(r->name));
+		json_object_set_new(o, "limit", json_integer(room_limit(sd, r->name)));
+		json_object_set_new(o, "since", ctl_jtime(r->since));
+		if (st->r_rooms.n > 0) {
+			json_object_set_new(o, "rate", json_integer(st->r_rates.v[0]));
+			json_object_set_new(o, "ticks", json_integer((json_int_t)st->r_ticks.v[0]));
+			json_object_set_new(o, "ticks_late", json_integer((json_int_t)st->r_late.v[0]));
+			json_object_set_new(o, "encodes", json_integer(st->r_encodes.v[0]));
+		}
+		for (m = r->members; m != NULL; m = m->next) {
+			if (m->state == MEMBER_GONE || m->state == MEMBER_JOINING)
+				continue;
+			for (j = 0; j < n && st->p_ids.v[j] != m->id; j++)
+				;
+			json_array_append_new(p->rows, ctl_member_row(m, st, j));
+		}
+		json_object_set(o, "participants", p->rows);
+		if (json_array_size(p->errors) > 0)
+			json_object_set(o, "node_errors", p->errors);
+		ctl_answer(sd, p->env, p->nenv, p->reqid, PROTO_ADMIN_DONE, o);
+	} else {
+		json_decref(o);
+		o = json_pack("{s:s}", "error", "the room has ended");
+		ctl_answer(sd, p->env, p->nenv, p->reqid, PROTO_ADMIN_REFUSED, o);
+	}
+	ctl_pending_free(p);
+}
+
+static int
+cmd_room_show(struct sipd *sd, char *const *args, json_t **out)
+{
+	const struct sroom *r = room_find(sd, args[0]);
+	struct ctl_pending *p;
+	struct proto_msg m;
+	char pr[128];
+
+	if (r == NULL)
+		return ctl_refuse(out, "no such room: %s", ctl_printable(args[0], pr, sizeof(pr)));
+	p = ctl_pending_new(sd);
+	p->room = xstrdup(r->name);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_ROOM_STATS_REQ;
+	m.u.room_stats_req.room = r->name;
+	if (node_request(sd, r->node, &m, ctl_on_room_stats, p, NULL) != 0)
+		ctl_on_room_stats(sd, NULL, EHOSTDOWN, p);
+	*out = NULL;
+	return CTL_LATER;
+}
+
 /* the sipctl command set (docs/contract.md); sipctl checks the same counts */
 static const struct ctl_cmd {
 	const char	*word, *sub;	/* sub NULL: a one-word command */
@@ -501,13 +737,13 @@ static const struct ctl_cmd {
 	{ "registrations", NULL,     0, "registrations",		cmd_registrations },
 	{ "calls",	   NULL,     0, "calls",			cmd_calls_figures },
 	{ "call",	   "hangup", 1, "call hangup CALL-ID",		cmd_call_hangup },
-	{ "rooms",	   NULL,     0, "rooms",			cmd_rooms_later },
-	{ "room",	   "show",   1, "room show ROOM",		cmd_rooms_later },
-	{ "room",	   "kick",   2, "room kick ROOM PARTICIPANT",	cmd_rooms_later },
-	{ "room",	   "mute",   2, "room mute ROOM PARTICIPANT",	cmd_rooms_later },
-	{ "room",	   "unmute", 2, "room unmute ROOM PARTICIPANT",	cmd_rooms_later },
-	{ "room",	   "limit",  2, "room limit ROOM N",		cmd_rooms_later },
-	{ "room",	   "max",    1, "room max N",			cmd_rooms_later },
+	{ "rooms",	   NULL,     0, "rooms",			cmd_rooms },
+	{ "room",	   "show",   1, "room show ROOM",		cmd_room_show },
+	{ "room",	   "kick",   2, "room kick ROOM PARTICIPANT",	cmd_room_kick },
+	{ "room",	   "mute",   2, "room mute ROOM PARTICIPANT",	cmd_room_mute },
+	{ "room",	   "unmute", 2, "room unmute ROOM PARTICIPANT",	cmd_room_unmute },
+	{ "room",	   "limit",  2, "room limit ROOM N",		cmd_room_limit },
+	{ "room",	   "max",    1, "room max N",			cmd_room_max },
 	{ "media",	   "stats",  0, "media stats",			cmd_media_stats },
 	{ "recordings",	   NULL,     0, "recordings",			cmd_recordings_later },
 };

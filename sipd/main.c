@@ -151,6 +151,7 @@ sipd_shutdown(struct sipd *sd)
 		free(ids[i]);
 	}
 	free(ids);
+	i += room_end_all(sd);
 	loop_timer_init(&stop_timer, stop_cb, sd);
 	loop_timer_start(sd->loop, &stop_timer, i > 0 ? 300 : 0);
 }
@@ -192,7 +193,8 @@ main(int argc, char **argv)
 		errno = err;
 		fatal("cannot open the journal %s", sd.conf->journal_path);
 	}
-	if (txn_init(&sd) || auth_init(&sd) || reg_init(&sd) || call_init(&sd) || proxy_init(&sd))
+	if (txn_init(&sd) || auth_init(&sd) || reg_init(&sd) || call_init(&sd) || proxy_init(&sd) ||
+	    room_init(&sd))
 		fatalx("cannot start the SIP core");
 	if (tp_open(&sd) != 0)
 		fatalx("cannot open the SIP transports");
@@ -220,6 +222,7 @@ main(int argc, char **argv)
 	node_close(&sd);	/* pending answers: their callbacks come now, with ECANCELED */
 	sd.stopping_hard = 1;
 	proxy_shutdown(&sd);
+	room_shutdown(&sd);
 	call_shutdown(&sd);
 	reg_shutdown(&sd);
 	txn_shutdown(&sd);

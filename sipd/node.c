@@ -83,7 +83,8 @@ node_lost(struct sipd *sd, struct node *nd, const char *why)
 	while ((r = *pp) != NULL) {
 		if (r->node == nd->idx) {
 			*pp = r->next;
-			r->cb(sd, NULL, EHOSTDOWN, r->arg);
+			if (r->cb != NULL)
+				r->cb(sd, NULL, EHOSTDOWN, r->arg);
 			free(r);
 		} else
 			pp = &r->next;
@@ -156,7 +157,9 @@ node_recv(struct node *nd)
 				break;
 		if (r != NULL) {
 			*pp = r->next;
-			r->cb(sd, &m, m.type == PROTO_ERROR ? node_errno(m.u.error.code) : 0, r->arg);
+			if (r->cb != NULL)
+				r->cb(sd, &m, m.type == PROTO_ERROR ?
+				    node_errno(m.u.error.code) : 0, r->arg);
 			free(r);
 		} else if (m.type == PROTO_ERROR)
 			log_warnx("node %s: ERROR %u: %s", nd->endpoint, m.u.error.code,
@@ -209,7 +212,8 @@ node_tick(void *arg)
 	while ((r = t->reqs) != NULL && r->deadline <= now) {
 		t->reqs = r->next;
 		log_warnx("node %d: request %u unanswered", r->node, r->reqid);
-		r->cb(sd, NULL, ETIMEDOUT, r->arg);
+		if (r->cb != NULL)
+			r->cb(sd, NULL, ETIMEDOUT, r->arg);
 		free(r);
 	}
 	for (i = 0; i < t->n; i++) {
@@ -421,7 +425,8 @@ node_close(struct sipd *sd)
 	t->closing = 1;
 	while ((r = t->reqs) != NULL) {
 		t->reqs = r->next;
-		r->cb(sd, NULL, ECANCELED, r->arg);
+		if (r->cb != NULL)
+			r->cb(sd, NULL, ECANCELED, r->arg);
 		free(r);
 	}
 	for (i = 0; i < t->n; i++) {

@@ -1060,7 +1060,8 @@ proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req, const struct
 	int had_route;
 
 	if (st == NULL) {
-		proxy_ack(sd, req, src);
+		if (msg_to_tag(req) == NULL || room_in_dialog(sd, NULL, req, src) != 0)
+			proxy_ack(sd, req, src);
 		return;
 	}
 	mf = msg_header(req, "max-forwards");
@@ -1077,7 +1078,8 @@ proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req, const struct
 	had_route = proxy_pop_routes(sd, req);
 
 	if (msg_to_tag(req) != NULL) {
-		proxy_in_dialog(sd, st, src, had_route, looptag);
+		if (room_in_dialog(sd, st, req, src) != 0)
+			proxy_in_dialog(sd, st, src, had_route, looptag);
 		return;
 	}
 	if (!proxy_uri_is_local(sd, req->req_uri)) {
@@ -1087,6 +1089,17 @@ proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req, const struct
 	}
 	if (strcmp(method, "REGISTER") == 0) {
 		reg_request(sd, st, req);
+		return;
+	}
+	if (room_is_room(sd, req->req_uri->username)) {
+		/* a room: sipd is the UAS */
+		if (strcmp(method, "INVITE") == 0) {
+			if (!proxy_authenticate(sd, st, src))
+				room_invite(sd, st, src);
+		} else if (strcmp(method, "OPTIONS") == 0)
+			proxy_options_self(sd, st);
+		else
+			txn_reply_hdrs(sd, st, 405, NULL, "Allow: INVITE, OPTIONS\r\n");
 		return;
 	}
 	if (strcmp(method, "OPTIONS") == 0) {
@@ -1117,8 +1130,11 @@ proxy_request(struct sipd *sd, struct txn *st, osip_message_t *req, const struct
 void
 proxy_cancel(struct sipd *sd, struct txn *ist)
 {
-	struct pctx *ctx = ist->tu;
+	struct pctx *ctx;
 
+	if (room_cancel(sd, ist))
+		return;
+	ctx = ist->tu;
 	if (ctx == NULL || ctx->answered)
 		return;
 	ctx->cancelled = 1;

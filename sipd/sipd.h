@@ -10,6 +10,8 @@
  *   reg.c        registrar and location table                  reg_*
  *   proxy.c      request routing: local users, forking, CANCEL proxy_*
  *   call.c       dialog state of 1:1 calls, hangup, journal     call_*
+ *   room.c       rooms: sipd as the UAS of each participant     room_*
+ *   offer.c      a room participant's SDP offer and our answer  offer_*
  *   media.c      relay mode: SDP read, anchored on mediad, rewritten media_*
  *   node.c       the mediad nodes: ZeroMQ, heartbeat, requests   node_*
  *   journal.c    the call journal writer                        journal_*
@@ -344,8 +346,15 @@ void	 call_end(struct sipd *sd, struct call *c, const char *who);
 void	 call_end_reason(struct sipd *sd, struct call *c, const char *who, const char *reason);
 /* mediad reported no RTP for idle_ms on call_id: BYEs and call-end by=timeout. */
 void	 call_media_timeout(struct sipd *sd, const char *call_id, uint32_t idle_ms);
-/* mediad node lost its sessions (died, restarted): end the calls that were on it. */
+/* mediad node lost its sessions (died, restarted): end the calls and rooms that were on it. */
 void	 call_media_lost(struct sipd *sd, int node);
+/*
+ * A BYE to the phone of leg `to` in dialog call_id, sent by sipd speaking
+ * for leg `from` (RFC 3261 15.1.1; from's CSeq goes up), with why as its
+ * Reason text.  0 or EINVAL (no contact to send to).
+ */
+int	 call_leg_bye(struct sipd *sd, const char *call_id, struct call_leg *from,
+	    struct call_leg *to, const char *why);
 /* sipctl call hangup: BYE to both legs; 0, ENOENT (no such call) or EBUSY (not answered yet). */
 int	 call_hangup(struct sipd *sd, const char *call_id);
 /* BYEs to both legs and call-end with who and reason; the same errors. */
@@ -411,6 +420,132 @@ typedef void (*media_end_cb)(struct sipd *sd, const struct media_totals *t, void
  */
 int	 media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg);
 
+/* ---------------------------------------------------------------- offer.c */
+
+/* One m= line of an offer, as it was (for declining it in the answer). */
+struct offer_m {
+	char		 media[16];
+	char		 proto[32];
+	char		 fmts[256];
+};
+
+/* A room participant's offer and the codec chosen from it. */
+struct room_offer {
+	int		 n;			/* m= lines */
+	struct offer_m	 m[PROTO_STREAMS_MAX];
+	int		 audio;			/* the m= line mixed */
+	char		 addr[64];		/* where the phone wants RTP */
+	unsigned	 port, rtcp_port;
+	int		 ip6;
+	int		 dir;			/* enum proto_media_dir, as offered */
+	char		 codec[16];		/* "PCMA", "AMR-WB", ... */
+	unsigned	 pt, clock;
+	int		 octet_align;
+	unsigned	 mode_set;		/* bit m: mode m; 0 all */
+	int		 has_mode_set;
+	char		 mode_set_text[64];
+	int		 dtmf_pt;		/* telephone-event, -1 none */
+};
+
+/*
+ * Reads an offer and picks its codec: prefer (a codec name, or NULL) if
+ * offered, else the first of codecs that the offer has and mediad can mix.
+ * 0, EBADMSG (unreadable), ENOENT (no audio m= line with plain RTP),
+ * ENOTSUP (no usable codec).
+ */
+int	 offer_parse(const char *body, size_t len, char *const *codecs, size_t ncodecs,
+	    const char *prefer, struct room_offer *o);
+/* The answer to o: mediad at addr:port, the chosen codec, the rest declined; malloc'd. */
+char	*offer_answer(const struct room_offer *o, const char *addr, unsigned port,
+	    uint64_t sess_id, unsigned version, size_t *len);
+
+/* ---------------------------------------------------------------- room.c */
+
+enum member_state {
+	MEMBER_JOINING = 0,	/* INVITE in, mediad asked, no final answer yet */
+	MEMBER_ANSWERED,	/* 200 sent, waiting for the ACK */
+	MEMBER_IN,		/* in the room */
+	MEMBER_GONE		/* CANCELled or refused while mediad was asked */
+};
+
+/* One participant of a room: sipd is the UAS of its dialog. */
+struct room_member {
+	struct sipd		*sd;
+	struct sroom		*room;
+	uint32_t		 id;		/* per room, from 1 */
+	char			*user;		/* the From user */
+	char			*call_id;
+	struct call_leg		 phone;		/* the phone's side of the dialog */
+	struct call_leg		 self;		/* ours: the room URI, our tag, our CSeq */
+	enum member_state	 state;
+	int			 joined;	/* room-join written */
+	struct txn		*st;		/* (re-)INVITE or UPDATE waiting for mediad */
+	uint32_t		 reqid;		/* that mediad request */
+	struct room_offer	 offer;		/* the last offer taken */
+	int			 muted, held;
+	unsigned		 sdp_version;
+	uint64_t		 sess_id;
+	char			 address[64];	/* mediad's RTP address and port for it */
+	unsigned		 port;
+	char			*ok;		/* our last 2xx to an INVITE, until its ACK */
+	size_t			 oklen;
+	uint64_t		 ok_since, retx_ms;
+	struct loop_timer	 t_retx;
+	time_t			 joined_wall;
+	uint64_t		 joined_ms;
+	struct room_member	*next;		/* in its room, in join order */
+	struct room_member	*hnext;		/* by Call-ID */
+};
+
+/* A room as sipd keeps it: its participants and the mediad node it is on. */
+struct sroom {
+	char			*name;
+	int			 node;
+	uint64_t		 node_instance;
+	struct room_member	*members;
+	size_t			 nmembers;	/* not gone */
+	uint32_t		 next_id;
+	int			 created;	/* room-create written */
+	time_t			 since;
+	uint64_t		 since_ms;
+	struct sroom		*next;
+};
+
+int	 room_init(struct sipd *sd);
+void	 room_shutdown(struct sipd *sd);
+typedef void (*room_visit_cb)(const struct sroom *r, void *arg);
+void	 room_foreach(struct sipd *sd, room_visit_cb cb, void *arg);
+const struct sroom *room_find(struct sipd *sd, const char *name);
+/* The participant limit of room name (sipctl room limit, else rooms.max_participants). */
+int	 room_limit(struct sipd *sd, const char *name);
+int	 room_max(struct sipd *sd);
+/* sipctl room limit / room max; EINVAL for a name that is no room. */
+int	 room_set_limit(struct sipd *sd, const char *name, int limit);
+void	 room_set_max(struct sipd *sd, int max);
+/*
+ * sipctl room kick / mute / unmute: who is a participant id or a user
+ * name (then every participant of that user).  *n gets how many.  0,
+ * ENOENT (no room, no such participant), EHOSTDOWN (its mediad is gone).
+ */
+int	 room_kick(struct sipd *sd, const char *room, const char *who, int *n);
+int	 room_set_mute(struct sipd *sd, const char *room, const char *who, int muted, int *n);
+/* Is the request URI's user a room (rooms.numbers)? */
+int	 room_is_room(struct sipd *sd, const char *user);
+/* An authenticated INVITE to a room, out of dialog, on server transaction st. */
+void	 room_invite(struct sipd *sd, struct txn *st, const struct tp_source *src);
+/* A request in a participant's dialog (st NULL: an ACK); 0 if it was one, else ENOENT. */
+int	 room_in_dialog(struct sipd *sd, struct txn *st, osip_message_t *req,
+	    const struct tp_source *src);
+/* CANCEL of INVITE ist: 1 if it was a room's (answered 487), else 0. */
+int	 room_cancel(struct sipd *sd, struct txn *ist);
+/* mediad reported no RTP from participant call_id: 1 if it was one (BYE sent). */
+int	 room_media_timeout(struct sipd *sd, const char *call_id, uint32_t idle_ms);
+/* A mediad node is lost: every room on it ends. */
+void	 room_media_lost(struct sipd *sd, int node);
+/* SIGTERM: BYE to every participant; returns how many. */
+size_t	 room_end_all(struct sipd *sd);
+size_t	 room_count(struct sipd *sd);
+
 /* ---------------------------------------------------------------- node.c */
 
 /* What sipd knows of a mediad node (sipctl status). */
@@ -423,7 +558,7 @@ struct node_info {
 	uint64_t	 hello_sent;
 };
 
-/* The answer m to a request (NULL with err: ETIMEDOUT, EHOSTDOWN, or from an ERROR). */
+/* The answer m to a request (NULL with err: ETIMEDOUT, EHOSTDOWN, or from an ERROR); a request sent with no callback is not answered to anyone. */
 typedef void (*node_reply_cb)(struct sipd *sd, const struct proto_msg *m, int err, void *arg);
 
 int	 node_open(struct sipd *sd);	/* connects to every control.media endpoint */
@@ -484,6 +619,7 @@ struct call_table;
 struct proxy;
 struct ctl;
 struct node_table;
+struct room_table;
 
 struct sipd {
 	struct parley_conf	*conf;
@@ -496,6 +632,7 @@ struct sipd {
 	struct reg_table	*reg;
 	struct proxy		*proxy;
 	struct call_table	*calls;
+	struct room_table	*rooms;
 	struct ctl		*ctl;
 	struct node_table	*nodes;
 	void			*zmq;		/* ZeroMQ context */

@@ -17,11 +17,17 @@ need_phones() {
 	done
 }
 
-# phone_config NAME USER TONE ANSWERMODE BASE — writes $T/NAME/{config,
-# accounts} with ports BASE..BASE+13 and sets NAME_sip, NAME_ctrl and
-# NAME_rtp (the first of 10 RTP ports)
+# phone_config NAME USER TONE ANSWERMODE BASE [CODEC RATE] — writes
+# $T/NAME/{config,accounts} with ports BASE..BASE+13 and sets NAME_sip,
+# NAME_ctrl and NAME_rtp (the first of 10 RTP ports).  CODEC (e.g.
+# AMR-WB/16000/1) makes it offer that codec only (baresip's amr module),
+# its sound card (TONE, the recording) at RATE Hz (default 8000).
 phone_config() {
-	local name=$1 user=$2 tone=$3 answer=$4 sip=$5 rtp ctrl
+	local name=$1 user=$2 tone=$3 answer=$4 sip=$5 codec=${6:-} srate=${7:-8000} rtp ctrl
+	local codec_lines=""
+	local acct_codecs=""
+	# baresip 1.0 takes the codec list per account (;audio_codecs=), not in config
+	[ -n "$codec" ] && codec_lines="module			amr.so" && acct_codecs=";audio_codecs=$codec"
 	ctrl=$((sip + 2))
 	rtp=$(( (sip + 4) & ~1 ))
 	mkdir -p "$T/$name/rec"
@@ -35,8 +41,8 @@ call_max_calls		4
 audio_player		aubridge,nil
 audio_alert		aubridge,nil
 audio_source		aufile,$tone
-ausrc_srate		8000
-auplay_srate		8000
+ausrc_srate		$srate
+auplay_srate		$srate
 ausrc_channels		1
 auplay_channels		1
 audio_level		no
@@ -45,6 +51,7 @@ rtcp_mux		no
 jitter_buffer_delay	1-10
 module_path		$MODDIR
 module			g711.so
+$codec_lines
 module			aufile.so
 module			aubridge.so
 module			sndfile.so
@@ -54,7 +61,7 @@ module_app		ctrl_tcp.so
 ctrl_tcp_listen		127.0.0.1:$ctrl
 snd_path		$T/$name/rec
 EOF
-	echo "<sip:$user@$DOMAIN>;auth_pass=pw$user;outbound=\"sip:127.0.0.1:$SIPD_PORT;transport=udp\";regint=60;answermode=$answer" \
+	echo "<sip:$user@$DOMAIN>;auth_pass=pw$user;outbound=\"sip:127.0.0.1:$SIPD_PORT;transport=udp\";regint=60;answermode=$answer$acct_codecs" \
 	    > "$T/$name/accounts"
 	printf -v "${name}_sip" %s "$sip"
 	printf -v "${name}_rtp" %s "$rtp"

@@ -2,7 +2,9 @@
  * media_test.c — unit tests of sipd/media.c's SDP handling: what is read
  * from an offer (addresses, ports, RTCP port, direction, clock rate per
  * m= line) and how it is rewritten for the relay (c=, m= ports, a=rtcp,
- * ICE removed, everything else byte for byte).
+ * ICE removed, everything else byte for byte); and sipd/offer.c's room
+ * offer/answer: the codec by server priority, fmtp read and echoed, other
+ * m= lines declined, the direction answered.
  */
 #include <check.h>
 #include <errno.h>
@@ -134,6 +136,100 @@ START_TEST(rewrite_ipv6_and_refused_stream)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- rooms (offer.c) */
+
+static char *room_codecs[] = { "AMR-WB", "AMR", "PCMA", "PCMU", "EVS" };
+
+#define OFFER_HEAD "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n"
+
+static int
+room_offer_of(const char *sdp, const char *prefer, struct room_offer *o)
+{
+	return offer_parse(sdp, strlen(sdp), room_codecs, 5, prefer, o);
+}
+
+START_TEST(room_offer_codec_choice)
+{
+	struct room_offer o;
+
+	/* server priority, not the phone's: PCMA before PCMU; static types need no rtpmap */
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/AVP 0 8 101\r\n"
+	    "a=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n", NULL, &o), 0);
+	ck_assert_str_eq(o.codec, "PCMA");
+	ck_assert_uint_eq(o.pt, 8);
+	ck_assert_int_eq(o.dtmf_pt, 101);
+	ck_assert_str_eq(o.addr, "10.0.0.5");
+	ck_assert_uint_eq(o.port, 4000);
+	ck_assert_uint_eq(o.rtcp_port, 4001);
+	ck_assert_int_eq(o.dir, PROTO_DIR_SENDONLY);
+	/* AMR-WB first when offered; bandwidth-efficient kept, mode-set read */
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/AVP 8 97 96\r\n"
+	    "a=rtpmap:97 AMR/8000/1\r\na=fmtp:97 octet-align=1\r\n"
+	    "a=rtpmap:96 AMR-WB/16000/1\r\na=fmtp:96 mode-set=0,1,2\r\n"
+	    "a=rtpmap:102 telephone-event/16000\r\n", NULL, &o), 0);
+	ck_assert_str_eq(o.codec, "AMR-WB");
+	ck_assert_uint_eq(o.pt, 96);
+	ck_assert_int_eq(o.octet_align, 0);
+	ck_assert_uint_eq(o.mode_set, 0x7);
+	/* a codec to keep (re-INVITE) wins when offered */
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/AVP 96 97\r\n"
+	    "a=rtpmap:96 AMR-WB/16000/1\r\na=rtpmap:97 AMR/8000/1\r\n"
+	    "a=fmtp:97 octet-align=1\r\n", "AMR", &o), 0);
+	ck_assert_str_eq(o.codec, "AMR");
+	ck_assert_int_eq(o.octet_align, 1);
+	/* AMR asking for crc is skipped; EVS is never mixed: nothing usable */
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/AVP 97 8\r\n"
+	    "a=rtpmap:97 AMR/8000\r\na=fmtp:97 octet-align=1;crc=1\r\n", NULL, &o), 0);
+	ck_assert_str_eq(o.codec, "PCMA");
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/AVP 98\r\n"
+	    "a=rtpmap:98 EVS/16000\r\n", NULL, &o), ENOTSUP);
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/AVP 96\r\n"
+	    "a=rtpmap:96 AMR-WB/16000\r\na=fmtp:96 mode-set=9\r\n", NULL, &o), ENOTSUP);
+	/* no plain RTP audio; unreadable */
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=audio 4000 RTP/SAVP 8\r\n", NULL, &o), ENOENT);
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=video 5000 RTP/AVP 96\r\n", NULL, &o), ENOENT);
+	ck_assert_int_eq(room_offer_of("hello", NULL, &o), EBADMSG);
+	ck_assert_int_eq(room_offer_of("v=0\r\nm=audio 4000 RTP/AVP 8\r\n", NULL, &o), EBADMSG);
+}
+END_TEST
+
+START_TEST(room_offer_answer)
+{
+	struct room_offer o;
+	size_t len;
+	char *a;
+
+	ck_assert_int_eq(room_offer_of(OFFER_HEAD "m=video 5000 RTP/AVP 96 97\r\n"
+	    "m=audio 4000 RTP/AVP 96 101\r\nc=IN IP4 10.0.0.6\r\n"
+	    "a=rtpmap:96 AMR-WB/16000/1\r\na=fmtp:96 octet-align=1;mode-set=2\r\n"
+	    "a=rtpmap:101 telephone-event/16000\r\na=rtcp:4011\r\na=recvonly\r\n", NULL, &o), 0);
+	ck_assert_str_eq(o.addr, "10.0.0.6");
+	ck_assert_uint_eq(o.rtcp_port, 4011);
+	a = offer_answer(&o, "127.0.0.1", 20000, 42, 2, &len);
+	ck_assert_uint_eq(len, strlen(a));
+	/* every m= line answered, in order; video declined with port 0 */
+	ck_assert_ptr_nonnull(strstr(a, "o=parley 42 2 IN IP4 127.0.0.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "c=IN IP4 127.0.0.1\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "m=video 0 RTP/AVP 96 97\r\nm=audio 20000 RTP/AVP 96 101\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "a=rtpmap:96 AMR-WB/16000/1\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "a=fmtp:96 octet-align=1;mode-set=2\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "a=rtpmap:101 telephone-event/16000\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "a=rtcp:20001\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "a=sendonly\r\n"));	/* to its recvonly */
+	free(a);
+	/* IPv6, bandwidth-efficient AMR: no octet-align in the answer */
+	ck_assert_int_eq(room_offer_of("v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+	    "m=audio 4000 RTP/AVP 97\r\na=rtpmap:97 AMR/8000\r\n", NULL, &o), 0);
+	ck_assert_int_eq(o.ip6, 1);
+	a = offer_answer(&o, "::1", 20002, 1, 1, &len);
+	ck_assert_ptr_nonnull(strstr(a, "c=IN IP6 ::1\r\n"));
+	ck_assert_ptr_nonnull(strstr(a, "a=rtpmap:97 AMR/8000/1\r\n"));
+	ck_assert_ptr_null(strstr(a, "octet-align"));
+	ck_assert_ptr_nonnull(strstr(a, "a=sendrecv\r\n"));
+	free(a);
+}
+END_TEST
+
 static Suite *
 media_suite(void)
 {
@@ -145,6 +241,8 @@ media_suite(void)
 	tcase_add_test(tc, parse_refuses_bad_sdp);
 	tcase_add_test(tc, rewrite_for_relay);
 	tcase_add_test(tc, rewrite_ipv6_and_refused_stream);
+	tcase_add_test(tc, room_offer_codec_choice);
+	tcase_add_test(tc, room_offer_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,6 +21,10 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* the characters of a portable user or group name (POSIX 3.437) */
+#define CONF_NAME_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
 struct conf_ctx {
 	const char	*file;
 	char		*err;
@@ -103,6 +107,8 @@ conf_defaults(struct parley_conf *c)
 	c->ctl_media[0] = xstrdup("ipc:///run/parley/media.sock");
 	c->ctl_recorder = xstrdup("ipc:///run/parley/recorder.sock");
 	c->log_level = LOG_LVL_INFO;
+	c->daemon_user = xstrdup("parley");
+	c->daemon_group = NULL;
 }
 
 int
@@ -525,7 +531,7 @@ static int
 conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 {
 	static const char *const top[] = { "sip", "users", "rooms", "media",
-	    "recording", "journal", "control", "log", NULL };
+	    "recording", "journal", "control", "log", "daemon", NULL };
 	static const char *const rooms[] = { "numbers", "max_participants", "max_rooms", NULL };
 	static const char *const media[] = { "mode", "rtp_ports", "codecs", "rtp_timeout",
 		"bind", "advertise", "node", NULL };
@@ -533,6 +539,7 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 	static const char *const jr[] = { "path", "format", NULL };
 	static const char *const ctl[] = { "sipctl", "media", "recorder", NULL };
 	static const char *const lg[] = { "level", NULL };
+	static const char *const dmn[] = { "user", "group", NULL };
 	const config_setting_t *root = config_root_setting(cfg), *g, *s;
 	int err;
 
@@ -540,7 +547,7 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 		return err;
 	{
 		static const char *const groups[] = { "sip", "rooms", "media", "recording",
-		    "journal", "control", "log", NULL };
+		    "journal", "control", "log", "daemon", NULL };
 		const char *const *gn;
 
 		for (gn = groups; *gn != NULL; gn++)
@@ -661,6 +668,22 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 			c->log_level = found;
 		}
 	}
+	if ((g = config_lookup(cfg, "daemon")) != NULL) {
+		if ((err = conf_check_keys(cx, g, dmn)) ||
+		    (err = conf_get_str(cx, g, "user", &c->daemon_user)) ||
+		    (err = conf_get_str(cx, g, "group", &c->daemon_group)))
+			return err;
+		/* POSIX's portable user names: whether the user exists is seen at start */
+		if (strspn(c->daemon_user, CONF_NAME_CHARS) != strlen(c->daemon_user) ||
+		    c->daemon_user[0] == '-')
+			return conf_err(cx, config_setting_get_member(g, "user"),
+			    "'user' must be a user name (letters, digits, '.', '_', '-')");
+		if (c->daemon_group != NULL &&
+		    (strspn(c->daemon_group, CONF_NAME_CHARS) != strlen(c->daemon_group) ||
+		    c->daemon_group[0] == '-'))
+			return conf_err(cx, config_setting_get_member(g, "group"),
+			    "'group' must be a group name (letters, digits, '.', '_', '-')");
+	}
 	return 0;
 }
 
@@ -737,6 +760,8 @@ conf_free(struct parley_conf *c)
 	free(c->media_advertise);
 	free(c->media_node);
 	free(c->ctl_recorder);
+	free(c->daemon_user);
+	free(c->daemon_group);
 	free(c);
 }
 
@@ -790,9 +815,10 @@ static void
 conf_usage(FILE *f, const char *progname)
 {
 	fprintf(f,
-	    "usage: %s [-fdtVh] [-c FILE]\n"
+	    "usage: %s [-fdtVh] [-c FILE] [-p FILE]\n"
 	    "  -c FILE  configuration file (default " CONF_DEFAULT_PATH
 	    "; without one, the built-in default)\n"
+	    "  -p FILE  write the process id to FILE once the sockets are bound\n"
 	    "  -f       stay in the foreground and log to stderr\n"
 	    "  -d       debug logging\n"
 	    "  -t       check the configuration and exit (0 good, 1 bad)\n"
@@ -807,11 +833,14 @@ conf_main(const char *progname, int argc, char **argv, struct conf_main_opts *o)
 	int ch, check = 0, explicit = 0;
 
 	memset(o, 0, sizeof(*o));
-	while ((ch = getopt(argc, argv, "c:fdtVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:p:fdtVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			explicit = 1;
+			break;
+		case 'p':
+			o->pidfile = optarg;
 			break;
 		case 'f':
 			o->foreground = 1;

@@ -82,6 +82,10 @@ struct parley_conf {
 
 	/* log */
 	int			 log_level;	/* enum log_level */
+
+	/* daemon: who a daemon started as root runs as once its sockets are bound */
+	char			*daemon_user;
+	char			*daemon_group;	/* NULL: daemon_user's primary group */
 };
 
 /*
@@ -106,11 +110,12 @@ int	 conf_load_main(const char *progname, const char *path, int explicit,
 /* What a daemon's command line asked for (see conf_main). */
 struct conf_main_opts {
 	int			 foreground, debug;
+	const char		*pidfile;	/* -p FILE, or NULL */
 	struct parley_conf	*conf;		/* loaded */
 };
 
 /*
- * The command line every Parley daemon takes: -c FILE -f -d -t -V -h.
+ * The command line every Parley daemon takes: -c FILE -p FILE -f -d -t -V -h.
  * Loads the configuration into o->conf and returns -1 when the daemon is
  * to run; else it has done what was asked (help, version, -t, a usage or
  * configuration error) and returns the exit status.

@@ -8,19 +8,24 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/service.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 
 /*
  * Creates the missing directories above the file path (mode 0750, whatever
- * the umask).  Those that exist are left as they are.
+ * the umask; owned by the user root is dropped for, see service_owner).
+ * Those that exist are left as they are.
  */
 static int
 zsock_mkparents(const char *path)
 {
 	char *dir, *s;
-	int err = 0;
+	int err = 0, own;
+	uid_t uid;
+	gid_t gid;
 
+	own = service_owner(&uid, &gid);
 	dir = xstrdup(path);
 	if ((s = strrchr(dir, '/')) == NULL || s == dir)
 		goto out;
@@ -33,8 +38,9 @@ zsock_mkparents(const char *path)
 		else
 			s = NULL;
 		if (mkdir(dir, 0750) == 0) {
-			if (chmod(dir, 0750) != 0) {
+			if (chmod(dir, 0750) != 0 || (own && chown(dir, uid, gid) != 0)) {
 				err = errno;
+				log_warn("cannot set the mode or owner of %s", dir);
 				goto out;
 			}
 			log_info("created %s", dir);
@@ -56,6 +62,8 @@ int
 zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
 {
 	const char *path = NULL;
+	uid_t uid;
+	gid_t gid;
 	int err;
 
 	*pathp = NULL;
@@ -73,6 +81,12 @@ zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
 	if (path != NULL && chmod(path, 0660) != 0) {
 		err = errno;
 		log_warn("%s: chmod %s", what, path);
+		return err;
+	}
+	/* the daemon must still reach (and remove) it once it is not root */
+	if (path != NULL && service_owner(&uid, &gid) && chown(path, uid, gid) != 0) {
+		err = errno;
+		log_warn("%s: chown %s", what, path);
 		return err;
 	}
 	if (path != NULL)

@@ -16,7 +16,8 @@
 
 /*
  * Binds sock to ep.  For ipc://PATH (not the abstract ipc://@name) creates
- * the missing parent directories (0750), chmods the socket file 0660 and
+ * the missing parent directories (0750), chmods the socket file 0660, gives
+ * both to the user and group root will be dropped for (service_owner) and
  * sets *pathp to a malloc'd PATH for zsock_unlink; else *pathp = NULL.
  * 0 or an errno value (logged).
  */

@@ -19,6 +19,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/service.h"
 #include "mediad.h"
 
 static void
@@ -101,8 +102,7 @@ main(int argc, char **argv)
 	md.conf = opts.conf;
 	md.conf_path = md.conf->path ? conf_abspath(md.conf->path) : NULL;
 	log_init("mediad", opts.foreground, opts.debug ? LOG_LVL_DEBUG : md.conf->log_level);
-	if (!opts.foreground && daemon(0, 0) < 0)
-		fatal("daemon");
+	service_start("mediad", &opts);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (md.conf->media_node[0] != '\0')
@@ -140,9 +140,9 @@ main(int argc, char **argv)
 		errno = err;
 		fatal("cannot open the control socket %s", md.conf->ctl_media[0]);
 	}
-	loop_signal(md.loop, SIGTERM, on_term, &md);
-	loop_signal(md.loop, SIGINT, on_term, &md);
-	loop_signal(md.loop, SIGHUP, on_hup, &md);
+	if (service_signals(md.loop, on_term, on_hup, &md) != 0)
+		fatal("signals");
+	service_ready();
 	loop_timer_init(&load_timer, load_cb, &md);
 	load_cb(&md);
 	log_info("mediad %s ready: node %s, RTP on %s ports %d-%d (%u pairs), SDP address %s",

@@ -7,5 +7,5 @@ cd "$top"
 [ -x configure ] || ./autogen.sh
 mkdir -p build
 cd build
-[ -f Makefile ] || ../configure --sysconfdir=/etc --localstatedir=/var "$@"
+[ -f Makefile ] || ../configure --sysconfdir=/etc --localstatedir=/var --runstatedir=/run "$@"
 make -j"$(nproc)"

@@ -7,8 +7,10 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev libspeexdsp-dev"
 # clang and its runtime libraries: the libFuzzer build of tests/fuzz/proto_fuzz
 # ffmpeg: an AMR decoder that is not ours, to check what mediad encodes
+# logrotate, systemd (systemd-analyze verify), util-linux (setpriv), dpkg
+# (start-stop-daemon): the service tests (install.sh, sysv.sh, logrotate.sh)
 TEST_PKGS="sip-tester baresip-core sox python3 iproute2 procps mandoc groff-base man-db
-      clang libclang-rt-dev ffmpeg"
+      clang libclang-rt-dev ffmpeg logrotate systemd util-linux dpkg"
 [ "${1:-}" = "--runtime" ] || PKGS="$PKGS $TEST_PKGS"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: run as root (apt-get install)" >&2

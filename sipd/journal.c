@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/service.h"
 #include "common/xmalloc.h"
 #include "sipd.h"
 
@@ -299,6 +300,8 @@ journal_open_fd(const char *path, int *fdp)
 	const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY;
 	char *dir = NULL, *slash;
 	int fd, err = 0;
+	uid_t uid;
+	gid_t gid;
 
 	if ((fd = open(path, flags, 0640)) >= 0)
 		goto out;
@@ -313,7 +316,11 @@ journal_open_fd(const char *path, int *fdp)
 		goto out;
 	}
 	*slash = '\0';
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+	if (mkdir(dir, 0750) == 0) {
+		/* so the file can be made anew after the drop */
+		if (service_owner(&uid, &gid) && chown(dir, uid, gid) != 0)
+			log_warn("journal: chown %s", dir);
+	} else if (errno != EEXIST) {
 		err = errno;
 		goto out;
 	}
@@ -321,8 +328,12 @@ journal_open_fd(const char *path, int *fdp)
 		err = errno;
 out:
 	free(dir);
-	if (err == 0)
+	if (err == 0) {
+		/* opened as root, written after the drop: the file is the service user's */
+		if (service_owner(&uid, &gid) && fchown(fd, uid, gid) != 0)
+			log_warn("journal: chown %s", path);
 		*fdp = fd;
+	}
 	return err;
 }
 

@@ -19,6 +19,7 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/loop.h"
+#include "common/service.h"
 #include "common/xmalloc.h"
 #include "sipd.h"
 
@@ -177,8 +178,7 @@ main(int argc, char **argv)
 	log_init("sipd", opts.foreground, opts.debug ? LOG_LVL_DEBUG : sd.conf->log_level);
 	if (sd.conf->builtin)
 		demo_users(sd.conf);
-	if (!opts.foreground && daemon(0, 0) < 0)
-		fatal("daemon");
+	service_start("sipd", &opts);
 
 	signal(SIGPIPE, SIG_IGN);
 	parser_init();
@@ -206,9 +206,9 @@ main(int argc, char **argv)
 		errno = err;
 		fatal("cannot reach the mediad endpoints");
 	}
-	loop_signal(sd.loop, SIGTERM, on_term, &sd);
-	loop_signal(sd.loop, SIGINT, on_term, &sd);
-	loop_signal(sd.loop, SIGHUP, on_hup, &sd);
+	if (service_signals(sd.loop, on_term, on_hup, &sd) != 0)
+		fatal("signals");
+	service_ready();
 	log_info("sipd %s ready: domain %s, %zu users, auth %s, journal %s", PACKAGE_VERSION,
 	    sd.conf->domain, sd.conf->nusers, sd.conf->auth ? "on" : "OFF",
 	    sd.conf->journal_path);

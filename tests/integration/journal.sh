@@ -152,12 +152,8 @@ check_eq "hup: the new calls.log holds exactly the 2 later registrations" \
 # 200 REGISTERs for 1003 at 100/s, each a new Call-ID (so each is a
 # journaled register) with its own Expires, 1 followed by the call number:
 # every line names its REGISTER.
-sed 's/^\( *\)Expires: \[expires\]/\1Expires: 1[call_number]/' "$SCENARIOS/register.xml" \
-    > "$T/register_load.xml"
-lport=$(free_port)
-SIPP_AUTH_URI=$DOMAIN sipp_start load --port "$lport" --user 1003 --sub FINAL=200 \
-    "$T/register_load.xml" -key contact "<sip:1003@127.0.0.1:$lport;transport=UDP>" \
-    -m 200 -r 100 -l 20
+register_load load 1003 200 100
+lport=$LOAD_PORT
 load_pid=${_sipp_pid[load]}
 
 # load_lines FILE — the load's register lines in FILE
@@ -183,39 +179,7 @@ diag "load lines per file: .2: $(load_lines "$JOURNAL.2"), .3: $(load_lines "$JO
 
 # What sipd answered 200 (distinct Call-IDs: retransmitted 200s count once),
 # against what the journal files hold, line by line.
-out=$($PYTHON - "$IT_DIR" "$T/load.msg" "$lport" "$JOURNAL.1" "$JOURNAL.2" "$JOURNAL.3" "$JOURNAL" <<'EOF'
-import re, sys
-sys.path.insert(0, sys.argv[1])
-import sipmsg
-trace, port, files = sys.argv[2], sys.argv[3], sys.argv[4:]
-ok_cids = set()
-for d, text in sipmsg._trace_messages(trace):
-    if d == "recv" and text.startswith("SIP/2.0 200") and re.search(r"(?im)^CSeq:.*REGISTER", text):
-        ok_cids.add(re.search(r"(?im)^Call-ID:\s*(\S+)", text).group(1))
-bad, expires, lines = [], [], {}
-for f in files:
-    raw = open(f, "rb").read()
-    if raw and not raw.endswith(b"\n"):
-        bad.append("%s ends in the middle of a line" % f)
-    for no, line in enumerate(raw.decode("utf-8", "replace").split("\n")[:-1], 1):
-        if line in lines:
-            bad.append("%s:%d repeats %s: %s" % (f, no, lines[line], line))
-        lines[line] = "%s:%d" % (f, no)
-        m = re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z register user=1003 contact=\"?sip:1003@127\.0\.0\.1:%s;transport=UDP\"? addr=\S+ expires=(\d+)$" % port, line)
-        if m:
-            expires.append(m.group(1))
-want = sorted("1%d" % n for n in range(1, len(ok_cids) + 1))
-print("200 OKs: %d, load lines: %d, distinct: %d" % (len(ok_cids), len(expires), len(set(expires))))
-if sorted(expires) != want:
-    missing = sorted(set(want) - set(expires))
-    extra = sorted(set(expires) - set(want))
-    bad.append("register lines do not match the 200 OKs: missing expires %s, unexpected %s"
-               % (missing[:20], extra[:20]))
-if bad:
-    print("\n".join(bad))
-sys.exit(1 if bad else 0)
-EOF
-)
+out=$($SIPMSG load-check "$T/load.msg" "$lport" 1003 "$JOURNAL.1" "$JOURNAL.2" "$JOURNAL.3" "$JOURNAL")
 if [ $? -eq 0 ]; then
 	pass "load: one register line per 200 OK across calls.log.2, .3 and calls.log, none twice"
 	diag "$out"

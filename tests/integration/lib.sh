@@ -82,6 +82,16 @@ check() {
 	return $rc
 }
 
+# result DESC PROBLEMS — pass when PROBLEMS is empty, else fail listing them
+result() {
+	if [ -z "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "$2"
+		return 1
+	fi
+}
+
 # check_eq DESC EXPECTED ACTUAL
 check_eq() {
 	if [ "$2" = "$3" ]; then
@@ -209,6 +219,18 @@ wait_udp_bound() {
 	done
 }
 
+# take_udp_port PORT — binds UDP 127.0.0.1:PORT in the background for 30 s
+# (for a daemon that must fail to start), until it is bound; $TAKER_PID
+take_udp_port() {
+	$PYTHON -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+time.sleep(30)' "$1" &
+	TAKER_PID=$!
+	_bg_pids+=("$TAKER_PID")
+	wait_udp_bound "$1"
+}
+
 # --------------------------------------------------------------- config
 
 SIPD_PORT=$(free_port)
@@ -229,6 +251,8 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 #                           "ipc://$T/media.sock"; a list for several nodes)
 #   --user-media U=M        users[].media = M for user U (may be repeated)
 #   --sip TEXT              extra lines inside sip: { }
+#   --daemon TEXT           the daemon section (default: the user running
+#                           the test, so a test run as root stays root)
 #   --extra TEXT            extra top-level text
 # Listens on udp and tcp 127.0.0.1:$SIPD_PORT, domain pbx.test, users
 # 1001..1005 with passwords pw1001..pw1005, the journal at $JOURNAL and
@@ -236,6 +260,7 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 write_config() {
 	local file=$CONF nat=10 minexp=2 ttl=300 jfmt=text lvl=debug auth=true
 	local media=p2p media_extra="" ctl_media="\"ipc://$T/media.sock\"" sip_extra="" extra=""
+	local daemon="daemon: { user = \"$(id -un)\"; };"
 	local -A umedia=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
 		file=$1
@@ -254,6 +279,7 @@ write_config() {
 		--control-media) ctl_media=$2 ;;
 		--user-media) umedia[${2%%=*}]="media = \"${2#*=}\"; " ;;
 		--sip) sip_extra=$2 ;;
+		--daemon) daemon=$2 ;;
 		--extra) extra=$2 ;;
 		*) echo "write_config: unknown option $1" >&2; return 2 ;;
 		esac
@@ -289,6 +315,7 @@ control: {
   recorder = "ipc://$T/recorder.sock";
 };
 log: { level = "$lvl"; };
+$daemon
 $extra
 EOF
 }
@@ -749,6 +776,21 @@ register() {
 	    -key expires "$expires" -key contact "$contact" "${more[@]}"
 }
 
+# register_load NAME USER N RATE — starts (sipp_start) N REGISTERs of USER
+# at RATE per second from a port of its own ($LOAD_PORT), each with a new
+# Call-ID and Expires 1<call number>, so that each is journaled and its
+# line names it.  sipp_wait NAME for the result; `$SIPMSG load-check
+# $T/NAME.msg $LOAD_PORT USER FILE...` checks the journal files.
+register_load() {
+	local name=$1 user=$2
+	sed 's/^\( *\)Expires: \[expires\]/\1Expires: 1[call_number]/' "$SCENARIOS/register.xml" \
+	    > "$T/$name-register.xml"
+	LOAD_PORT=$(free_port)
+	SIPP_AUTH_URI=$DOMAIN sipp_start "$name" --port "$LOAD_PORT" --user "$user" --sub FINAL=200 \
+	    "$T/$name-register.xml" -key contact "<sip:$user@127.0.0.1:$LOAD_PORT;transport=UDP>" \
+	    -m "$3" -r "$4" -l 20
+}
+
 # phone NAME USER [--keep] SCENARIO [sipp args] — a callee: removes every
 # binding USER has (Contact: *, unless --keep: a second phone for a user),
 # registers USER from a fresh port, then starts the UAS scenario on that
@@ -779,4 +821,48 @@ phone() {
 		return 1
 	fi
 	sipp_start "$name" --port "$port" --uas --user "$user" --to "$user" "$scen" "$@"
+}
+
+# ------------------------------------------------------------- install
+#
+# For the tests of what `make install` puts in place (install.sh, sysv.sh,
+# logrotate.sh, completion.sh): this build installed under a directory of
+# the test's own.
+
+# install_to DIR [TARGET] — `make install` (or TARGET, e.g. uninstall) of
+# this build with every directory under DIR: DIR/sbin, DIR/etc (parley/,
+# init.d/, logrotate.d/), DIR/var, DIR/run, DIR/lib/systemd/system,
+# DIR/share; output in $T/install.log.  Returns make's status.  The outer
+# make's jobserver is not passed on.
+install_to() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$top_builddir" "${2:-install}" \
+	    prefix="$1" exec_prefix="$1" bindir="$1/bin" sbindir="$1/sbin" \
+	    sysconfdir="$1/etc" localstatedir="$1/var" runstatedir="$1/run" \
+	    datarootdir="$1/share" mandir="$1/share/man" \
+	    systemdsystemunitdir="$1/lib/systemd/system" \
+	    bashcompletiondir="$1/share/bash-completion/completions" \
+	    >> "$T/install.log" 2>&1
+}
+
+# need_root_user — skips the whole script unless it runs as root, and
+# creates the system user and group parley (as scripts/install-service.sh
+# does) if they are missing
+need_root_user() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (daemons started as root drop to the user parley)"
+	if ! getent passwd parley > /dev/null; then
+		useradd --system --user-group --home-dir /var/lib/parley --no-create-home \
+		    --shell /usr/sbin/nologin parley || { echo "Bail out! useradd parley"; exit 1; }
+	fi
+	PARLEY_UID=$(id -u parley)
+	PARLEY_GID=$(getent group parley | cut -d: -f3)
+	# the daemons, once they are parley, must reach their files below $T
+	chmod 0755 "$T"
+}
+
+# proc_ids PID — "uid gid groups" of a process: its real, effective, saved
+# and filesystem uids, then gids, then supplementary groups, as in
+# /proc/PID/status
+proc_ids() {
+	awk '/^Uid:/ { u = $2 " " $3 " " $4 " " $5 } /^Gid:/ { g = $2 " " $3 " " $4 " " $5 }
+	    /^Groups:/ { $1 = ""; s = $0 } END { print u " | " g " |" s }' "/proc/$1/status"
 }

@@ -20,9 +20,10 @@
 #       item of that section), with the default etc/parley.conf gives; the
 #       configurations in the page's EXAMPLES pass `sipd -t`;
 #   (e) mediad.8: CONFIGURATION lists exactly the keys mediad's sources
-#       read (the parley_conf fields they use, each traced to its key in
-#       common/conf.c), and each of them is in parley.conf.5 in its
-#       section and in etc/parley.conf (set, or named in a comment); the
+#       and common/service.c read (the parley_conf fields they use, each
+#       traced to its key in common/conf.c), and each of them is in
+#       parley.conf.5 in its section and in etc/parley.conf (set, or
+#       named in a comment); the
 #       configurations in its EXAMPLES pass `mediad -t`.
 # So a new option, command, key or event cannot land without its page.
 #
@@ -561,8 +562,10 @@ awk '
 		}
 	}' "$top_srcdir/common/conf.c" | sort -u > "$T/conf.fields"
 
-# the keys mediad reads: its sources' ->field and .field names that are such fields
-grep -ohE -- '(->|\.)[a-z_]+' "$top_srcdir"/mediad/*.c | sed 's/^->//; s/^\.//' | sort -u > "$T/mediad.names"
+# the keys mediad reads: its sources' ->field and .field names that are such
+# fields, and those of common/service.c, which every daemon runs at start
+grep -ohE -- '(->|\.)[a-z_]+' "$top_srcdir"/mediad/*.c "$top_srcdir"/common/service.c |
+    sed 's/^->//; s/^\.//' | sort -u > "$T/mediad.names"
 awk -F'\t' 'NR == FNR { used[$1] = 1; next } ($1 in used) { print $2 }' \
     "$T/mediad.names" "$T/conf.fields" | sort -u > "$T/mediad.keys"
 sh_src mediad.8 CONFIGURATION | awk '/^\.It Ic [a-z_]+\.[a-z_]+$/ { print $3 }' | sort -u \

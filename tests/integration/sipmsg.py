@@ -57,12 +57,23 @@ Used by lib.sh; not a SIP stack.  Commands:
       'count' prints how many do, 'wait' polls until one does (exit 1 on
       timeout), 'get' prints KEY of the last matching line.
       KEY=VALUE: equal; KEY~REGEX: re.fullmatch; KEY alone: present.
+      A FILE ending in .gz is read through gzip (a rotated journal).
+
+  load-check TRACE PORT USER FILE...
+      The journal under REGISTER load, across rotations: TRACE is the
+      -trace_msg log of a sipp that registered USER from PORT, each
+      REGISTER with a new Call-ID and Expires 1N (N its call number); the
+      FILEs (.gz read through gzip) must hold, together, exactly one whole
+      register line for each REGISTER answered 200 — none lost, none
+      twice, none split, every file ending with a whole line.  Prints the
+      counts (and what is wrong); exit 1 if anything is.
 
   journal FILE check
       Every line must parse (text: timestamp event key=value...; JSON: an
       object with 'ts' and 'event'); prints the bad lines, exit 1 if any.
 """
 
+import gzip
 import json
 import os
 import random
@@ -299,10 +310,21 @@ def _parse_kv(rest):
     return kv
 
 
+def _open_journal(path, mode="r"):
+    """A journal file, through gzip when it is a rotated and compressed one."""
+    if path.endswith(".gz"):
+        if mode == "rb":
+            return gzip.open(path, "rb")
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    if mode == "rb":
+        return open(path, "rb")
+    return open(path, encoding="utf-8", errors="replace")
+
+
 def _journal_lines(path):
     """Yields (lineno, raw, event, dict) ; event None if unparsable."""
     try:
-        f = open(path, encoding="utf-8", errors="replace")
+        f = _open_journal(path)
     except OSError:
         return
     with f:
@@ -391,6 +413,40 @@ def cmd_journal(args):
             time.sleep(0.05)
     print("journal: unknown operation %r" % op, file=sys.stderr)
     return 2
+
+
+def cmd_load_check(args):
+    trace, port, user, files = args[0], args[1], args[2], args[3:]
+    ok_cids = set()
+    for d, text in _trace_messages(trace):
+        if d == "recv" and text.startswith("SIP/2.0 200") and re.search(r"(?im)^CSeq:.*REGISTER", text):
+            ok_cids.add(re.search(r"(?im)^Call-ID:\s*(\S+)", text).group(1))
+    line_re = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z register user=%s "
+                         r"contact=\"?sip:%s@127\.0\.0\.1:%s;transport=UDP\"? addr=\S+ expires=(\d+)$"
+                         % (re.escape(user), re.escape(user), port))
+    bad, expires, lines = [], [], {}
+    for f in files:
+        with _open_journal(f, "rb") as fh:
+            raw = fh.read()
+        if raw and not raw.endswith(b"\n"):
+            bad.append("%s ends in the middle of a line" % f)
+        for no, line in enumerate(raw.decode("utf-8", "replace").split("\n")[:-1], 1):
+            if line in lines:
+                bad.append("%s:%d repeats %s: %s" % (f, no, lines[line], line))
+            lines[line] = "%s:%d" % (f, no)
+            m = line_re.match(line)
+            if m:
+                expires.append(m.group(1))
+    want = sorted("1%d" % n for n in range(1, len(ok_cids) + 1))
+    print("200 OKs: %d, load lines: %d, distinct: %d" % (len(ok_cids), len(expires), len(set(expires))))
+    if sorted(expires) != want:
+        missing = sorted(set(want) - set(expires))
+        extra = sorted(set(expires) - set(want))
+        bad.append("register lines do not match the 200 OKs: missing expires %s, unexpected %s"
+                   % (missing[:20], extra[:20]))
+    if bad:
+        print("\n".join(bad))
+    return 1 if bad else 0
 
 
 # ------------------------------------------------------------------ race
@@ -672,7 +728,8 @@ def main(argv):
     cmd, args = argv[1], argv[2:]
     # strip flags that the commands read via 'in'
     cmds = {"ping": cmd_ping, "send": cmd_send, "trace": cmd_trace, "journal": cmd_journal,
-            "race": cmd_race, "sdp": cmd_sdp, "sdp-same": cmd_sdp_same}
+            "race": cmd_race, "sdp": cmd_sdp, "sdp-same": cmd_sdp_same,
+            "load-check": cmd_load_check}
     if cmd not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

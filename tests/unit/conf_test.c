@@ -89,6 +89,8 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c->journal_path, "/var/log/parley/calls.log");
 	ck_assert_int_eq(c->journal_json, 0);
 	ck_assert_str_eq(c->ctl_sipctl, "ipc:///run/parley/sipctl.sock");
+	ck_assert_str_eq(c->daemon_user, "parley");
+	ck_assert_ptr_null(c->daemon_group);
 	ck_assert_ptr_null(conf_user_find(c, "1001"));
 	ck_assert_ptr_null(conf_reason_phrase(c, 486));
 	conf_free(c);
@@ -258,6 +260,22 @@ START_TEST(test_bad_values)
 	expect_error("media: {\n  mode = \"relay\";\n  rtp_ports = [ 100, 200 ];\n};\n", 3, "rtp_ports");
 	expect_error("journal: {\n  format = \"xml\";\n};\n", 2, "format");
 	expect_error("log: {\n  level = \"loud\";\n};\n", 2, "level");
+	expect_error("daemon: {\n  user = \"par ley\";\n};\n", 2, "user name");
+	expect_error("daemon: {\n  group = \"-g\";\n};\n", 2, "group name");
+	expect_error("daemon: {\n  uid = 1000;\n};\n", 2, "uid");
+}
+END_TEST
+
+START_TEST(test_daemon)
+{
+	struct parley_conf *c = NULL;
+	char err[512];
+
+	write_file("daemon: {\n  user = \"_parley-1.x\";\n  group = \"operators\";\n};\n");
+	ck_assert_int_eq(conf_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c->daemon_user, "_parley-1.x");
+	ck_assert_str_eq(c->daemon_group, "operators");
+	conf_free(c);
 }
 END_TEST
 
@@ -330,6 +348,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_min_above_max);
 	tcase_add_test(tc, test_ha1_not_hex);
 	tcase_add_test(tc, test_bad_values);
+	tcase_add_test(tc, test_daemon);
 	tcase_add_test(tc, test_listen_parse);
 	tcase_add_test(tc, test_rooms_and_codecs);
 	suite_add_tcase(s, tc);

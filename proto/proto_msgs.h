@@ -70,7 +70,8 @@
 	X(41,	ROOM_LEAVE,	room_leave)		\
 	X(42,	ROOM_MUTE,	room_mute)		\
 	X(43,	ROOM_STATS_REQ,	room_stats_req)		\
-	X(44,	ROOM_STATS,	room_stats)
+	X(44,	ROOM_STATS,	room_stats)		\
+	X(45,	NODE_RESET,	node_reset)
 
 /*
  * ERROR — the answer to a message that could not be taken: malformed,
@@ -322,5 +323,16 @@
 	F(m, U32V,	p_talking,	0, PROTO_ROWS_MAX)		\
 	F(m, U32V,	p_held,		0, PROTO_ROWS_MAX)		\
 	F(m, STRV,	p_latched,	0, PROTO_ROWS_MAX)
+
+/*
+ * NODE_RESET — sipd to mediad, unanswered: sipd has given up everything it
+ * had on this node (it took the node for dead, and the node came back with
+ * the same instance), so mediad frees every session and room that sipd
+ * made.  Requests sipd sent before it are taken first: a join that was
+ * still queued is undone at once.
+ *   why  for mediad's log
+ */
+#define PROTO_FIELDS_node_reset(F, m)					\
+	F(m, STR,	why,		0, PROTO_TEXT_MAX)
 
 #endif

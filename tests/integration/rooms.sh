@@ -460,6 +460,22 @@ else
 	    "$(sipctl --json rooms 2>&1)" "$(sipctl --json status 2>&1)"
 fi
 
+# the same, but stopped past the 3 s heartbeat: sipd takes the node for
+# dead, and when it answers again with the same instance sipd sends it
+# NODE_RESET, which frees the join it still had queued
+kill -STOP "${_mediad_pid[m1]}"
+room_phone dead 1005 804 $X_IP $px "8" "a=rtpmap:8 PCMA/8000"
+check_refused "mediad stopped past the heartbeat: the INVITE to room 804 gets 503" dead 503
+sleep 2
+kill -CONT "${_mediad_pid[m1]}"
+if wait_until 50 rooms_are "[]" && wait_until 50 all_free &&
+    wait_until 50 grep -q "reset by sipd" "${_mediad_log[m1]}"; then
+	pass "node back with the same instance: NODE_RESET frees the queued join (all 20 pairs free)"
+else
+	fail "node back with the same instance: NODE_RESET frees the queued join (all 20 pairs free)" \
+	    "$(sipctl --json status 2>&1)" "$(tail -n 5 "${_mediad_log[m1]}")"
+fi
+
 check "the journal parses" $SIPMSG journal "$JOURNAL" check
 sipd_alive
 stop_mediad m1

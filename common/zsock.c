@@ -12,52 +12,6 @@
 #include "common/xmalloc.h"
 #include "common/zsock.h"
 
-/*
- * Creates the missing directories above the file path (mode 0750, whatever
- * the umask; owned by the user root is dropped for, see service_owner).
- * Those that exist are left as they are.
- */
-static int
-zsock_mkparents(const char *path)
-{
-	char *dir, *s;
-	int err = 0, own;
-	uid_t uid;
-	gid_t gid;
-
-	own = service_owner(&uid, &gid);
-	dir = xstrdup(path);
-	if ((s = strrchr(dir, '/')) == NULL || s == dir)
-		goto out;
-	*s = '\0';
-	for (s = dir + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (*s == '/')
-			*s = '\0';
-		else
-			s = NULL;
-		if (mkdir(dir, 0750) == 0) {
-			if (chmod(dir, 0750) != 0 || (own && chown(dir, uid, gid) != 0)) {
-				err = errno;
-				log_warn("cannot set the mode or owner of %s", dir);
-				goto out;
-			}
-			log_info("created %s", dir);
-		} else if (errno != EEXIST) {
-			err = errno;
-			log_warn("cannot create %s", dir);
-			goto out;
-		}
-		if (s == NULL)
-			break;
-		*s = '/';
-	}
-out:
-	free(dir);
-	return err;
-}
-
 int
 zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
 {
@@ -70,7 +24,7 @@ zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
 	/* ipc://@name is Linux's abstract namespace: no file */
 	if (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && ep[6] != '\0') {
 		path = ep + 6;
-		if ((err = zsock_mkparents(path)) != 0)
+		if ((err = service_mkparents(path)) != 0)
 			return err;
 	}
 	if (zmq_bind(sock, ep) != 0) {

@@ -255,6 +255,15 @@ rec_gap_add(struct rec *r, size_t stream, uint64_t ts, uint32_t ms)
 
 /* ---------------------------------------------------------------- sidecar, failure */
 
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void
 rec_write_sidecar(struct rec *r)
 {
@@ -298,6 +307,8 @@ static void
 rec_fail(struct recd *rd, struct rec *r, const char *what, int err)
 {
 	r->status = REC_FAILED;
+	if (r->end_ms == 0)
+		r->end_ms = wall_ms();
 	free(r->reason);
 	xasprintf(&r->reason, "%s: %s", what, writer_strerror(err));
 	log_warnx("rec %s: failed: %s", r->id, r->reason);
@@ -313,15 +324,6 @@ rec_set_owner(struct rec *r, const void *owner, size_t len)
 		len = 0;
 	memcpy(r->owner, owner, len);
 	r->owner_len = len;
-}
-
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /*

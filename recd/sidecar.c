@@ -127,45 +127,55 @@ sidecar_json(const struct rec *r)
 	return o;
 }
 
+/* Writes len bytes of text to path (flags: how to open it).  0 or an errno value. */
+static int
+sidecar_put(const char *path, int flags, const char *text, size_t len)
+{
+	size_t off;
+	ssize_t n;
+	int fd, err = 0;
+
+	/* our own write(2)s: a full disk must say ENOSPC, not fail vaguely */
+	if ((fd = open(path, flags | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0)
+		return errno;
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = write(fd, text + off, len - off)) < 0) {
+			err = errno;
+			break;
+		}
+	if (close(fd) != 0 && err == 0)
+		err = errno;
+	return err;
+}
+
 int
 sidecar_write(const struct rec *r)
 {
 	json_t *o = sidecar_json(r);
 	char *text, *tmp;
-	size_t len, off;
-	ssize_t n;
-	int fd = -1, err = 0;
+	size_t len;
+	int err;
 
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(o);
 	if (text == NULL)
 		return ENOMEM;
-	xasprintf(&tmp, "%s.tmp", r->sidecar);
-	/* our own write(2)s: a full disk must say ENOSPC, not fail vaguely */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640)) < 0) {
-		err = errno;
-		goto out;
-	}
 	len = strlen(text);
 	text[len++] = '\n';	/* over the NUL: the buffer is not used as a string again */
-	for (off = 0; off < len; off += (size_t)n)
-		if ((n = write(fd, text + off, len - off)) < 0) {
-			err = errno;
-			goto out;
-		}
-	if (close(fd) != 0) {
-		fd = -1;
+	xasprintf(&tmp, "%s.tmp", r->sidecar);
+	if ((err = sidecar_put(tmp, O_CREAT | O_TRUNC, text, len)) == 0 &&
+	    rename(tmp, r->sidecar) != 0)
 		err = errno;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, r->sidecar) != 0)
-		err = errno;
-out:
-	if (fd >= 0)
-		close(fd);
 	if (err != 0)
 		(void)unlink(tmp);
+	/*
+	 * A full disk has no room for a second copy, but the old one's room
+	 * is enough for the new one (that says why the recording failed):
+	 * write over it.  A reader may catch it half written; better than a
+	 * sidecar that says "recording" for ever.
+	 */
+	if ((err == ENOSPC || err == EDQUOT) && access(r->sidecar, F_OK) == 0)
+		err = sidecar_put(r->sidecar, O_TRUNC, text, len);
 	free(tmp);
 	free(text);
 	return err;

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include <zmq.h>
 
@@ -26,14 +25,6 @@
 #include "recd.h"
 
 #define CTL_BUDGET	256	/* messages per wake-up before yielding to timers */
-#define CTL_MAX_PARTS	3	/* routing id, optional empty delimiter, payload */
-
-struct ctl {
-	void			*sock;
-	int			 fd;
-	char			*path;
-	struct loop_timer	 t_more;
-};
 
 /* the message being handled: who sent it */
 struct ctl_req {
@@ -45,27 +36,18 @@ struct ctl_req {
 static void
 ctl_reply(struct recd *rd, const struct ctl_req *rq, void *buf, size_t len)
 {
-	int err = zsock_send(rd->ctl->sock, rq->env, rq->nenv, buf, len);
-
-	if (err != 0)
-		log_warnx("ctl: answer dropped: %s", zmq_strerror(err));
-	free(buf);
+	zsock_srv_reply(rd->ctl, rq->env, rq->nenv, buf, len);
 }
 
 /* Sends buf (freed) to the peer with routing id id, unasked. */
 static void
 ctl_send_to(struct recd *rd, const void *id, size_t idlen, void *buf, size_t len)
 {
-	struct ctl *c = rd->ctl;
-
-	if (c != NULL && idlen > 0 &&
-	    (zmq_send(c->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(c->sock, buf, len, ZMQ_DONTWAIT) < 0))
-		log_warnx("ctl: message to mediad dropped: %s", zmq_strerror(errno));
-	/* a send may swallow the edge of ZMQ_FD: look for input once more */
-	if (c != NULL && !loop_timer_armed(&c->t_more))
-		loop_timer_start(rd->loop, &c->t_more, 0);
-	free(buf);
+	if (rd->ctl == NULL) {
+		free(buf);
+		return;
+	}
+	zsock_srv_send_to(rd->ctl, id, idlen, buf, len);
 }
 
 void
@@ -218,108 +200,45 @@ static const struct proto_handlers ctl_handlers = {
 /* ---------------------------------------------------------------- the socket */
 
 static void
-ctl_recv(struct recd *rd)
+ctl_recv(struct zsock_srv *srv, zmq_msg_t *env, size_t nenv, const void *data,
+    size_t len, void *arg)
 {
-	struct ctl *c = rd->ctl;
-	zmq_msg_t parts[CTL_MAX_PARTS];
-	struct ctl_req rq = { .rd = rd };
+	struct ctl_req rq = { .rd = arg, .env = env, .nenv = nenv };
 	struct proto_msg m;
-	size_t n = 0, i, len, blen;
-	const void *data;
+	size_t blen;
 	void *buf;
 	int err;
 
-	if ((err = zsock_recv(c->sock, parts, CTL_MAX_PARTS, &n)) != 0) {
-		if (err != EAGAIN)
-			log_warnx("ctl: receive: %s", zmq_strerror(err));
-		return;
-	}
-	if (n < 2) {
-		log_warnx("ctl: dropped a message of too few frames");
-		goto out;
-	}
-	rq.env = parts;
-	rq.nenv = n - 1;
-	data = zmq_msg_data(&parts[n - 1]);
-	len = zmq_msg_size(&parts[n - 1]);
 	if ((err = proto_decode(data, len, &m)) == 0) {
 		if (m.type == PROTO_ERROR) {
 			log_warnx("ctl: a peer sent ERROR %u: %s", m.u.error.code, m.u.error.text);
 			proto_msg_free(&m);
-			goto out;
+			return;
 		}
 		err = proto_dispatch(&m, &ctl_handlers, &rq);
 		proto_msg_free(&m);
 	}
 	if (err != 0 && proto_encode_refusal(data, len, err, &buf, &blen) == 0)
-		ctl_reply(rd, &rq, buf, blen);
-out:
-	for (i = 0; i < n; i++)
-		zmq_msg_close(&parts[i]);
-}
-
-static void
-ctl_drain(struct recd *rd)
-{
-	size_t n;
-
-	for (n = 0; zsock_readable(rd->ctl->sock); n++) {
-		if (n == CTL_BUDGET) {
-			loop_timer_start(rd->loop, &rd->ctl->t_more, 0);
-			return;
-		}
-		ctl_recv(rd);
-	}
-}
-
-static void
-ctl_on_fd(int fd, uint32_t events, void *arg)
-{
-	ctl_drain(arg);
-}
-
-static void
-ctl_on_more(void *arg)
-{
-	ctl_drain(arg);
+		ctl_reply(rq.rd, &rq, buf, blen);
 }
 
 int
 ctl_open(struct recd *rd)
 {
 	const char *ep = rd->conf->ctl_recorder;
-	struct ctl *c = xcalloc(1, sizeof(*c));
 	int err;
 
-	loop_timer_init(&c->t_more, ctl_on_more, rd);
-	if ((err = zsock_router(rd->zmq, ep, PROTO_HDR_LEN + PROTO_BODY_MAX, "ctl", &c->sock,
-	    &c->fd, &c->path)) != 0) {
-		free(c);
+	/* a REC_START may list many streams and participants */
+	if ((err = zsock_srv_open(&rd->ctl, rd->loop, rd->zmq, ep, PROTO_HDR_LEN + PROTO_BODY_MAX,
+	    CTL_BUDGET, "ctl", ctl_recv, rd)) != 0)
 		return err;
-	}
-	if ((err = loop_fd_add(rd->loop, c->fd, EPOLLIN, ctl_on_fd, rd)) != 0) {
-		zmq_close(c->sock);
-		zsock_unlink(c->path);
-		free(c);
-		return err;
-	}
-	rd->ctl = c;
 	log_info("ctl: control socket on %s", ep);
-	ctl_drain(rd);
 	return 0;
 }
 
 void
 ctl_close(struct recd *rd)
 {
-	struct ctl *c = rd->ctl;
-
-	if (c == NULL)
-		return;
-	loop_timer_stop(rd->loop, &c->t_more);
-	loop_fd_del(rd->loop, c->fd);
-	zmq_close(c->sock);
-	zsock_unlink(c->path);
-	free(c);
+	zsock_srv_close(rd->ctl);
 	rd->ctl = NULL;
 }

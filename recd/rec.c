@@ -255,15 +255,6 @@ rec_gap_add(struct rec *r, size_t stream, uint64_t ts, uint32_t ms)
 
 /* ---------------------------------------------------------------- sidecar, failure */
 
-static uint64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void
 rec_write_sidecar(struct rec *r)
 {
@@ -308,7 +299,7 @@ rec_fail(struct recd *rd, struct rec *r, const char *what, int err)
 {
 	r->status = REC_FAILED;
 	if (r->end_ms == 0)
-		r->end_ms = wall_ms();
+		r->end_ms = clock_wall_ms();
 	free(r->reason);
 	xasprintf(&r->reason, "%s: %s", what, writer_strerror(err));
 	log_warnx("rec %s: failed: %s", r->id, r->reason);
@@ -333,7 +324,7 @@ rec_set_owner(struct rec *r, const void *owner, size_t len)
 static int
 rec_plausible(const struct rec *r, uint64_t ts, uint64_t n)
 {
-	uint64_t now = wall_ms(), elapsed = now > r->start_ms ? now - r->start_ms : 0;
+	uint64_t now = clock_wall_ms(), elapsed = now > r->start_ms ? now - r->start_ms : 0;
 	uint64_t limit = (elapsed / 1000 + RECD_AHEAD_MAX_S) * (uint64_t)r->rate;
 
 	return ts <= limit && n <= limit - ts;
@@ -667,7 +658,7 @@ rec_stop(struct recd *rd, const struct proto_rec_stop *m, struct rec **rp)
 			}
 		}
 	}
-	r->end_ms = m->end_ms != 0 ? m->end_ms : wall_ms();
+	r->end_ms = m->end_ms != 0 ? m->end_ms : clock_wall_ms();
 	r->stop_reason = xstrdup(m->reason);
 	rec_close_files(r);
 	if (r->status == REC_RECORDING)

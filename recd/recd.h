@@ -22,6 +22,7 @@
 
 #include "common/conf.h"
 #include "common/loop.h"
+#include "common/zsock.h"
 #include "proto/proto.h"
 
 #define RECD_ACK_MS		500	/* unasked REC_ACKs at most this often per stream */
@@ -185,8 +186,6 @@ void	 sidecar_utc(uint64_t ms, char *buf, size_t len);
 
 /* ---------------------------------------------------------------- ctl.c */
 
-struct ctl;
-
 int	 ctl_open(struct recd *rd);
 void	 ctl_close(struct recd *rd);
 /* REC_ACK for stream i of r, to its owner, with reqid (0: unasked) */
@@ -202,7 +201,7 @@ struct recd {
 	char			*dir;		/* recording.dir, absolute */
 	struct loop		*loop;
 	void			*zmq;
-	struct ctl		*ctl;
+	struct zsock_srv	*ctl;		/* NULL: not open (tests) */
 	char			 node[256];
 	uint64_t		 instance;
 	struct rec		*recs;		/* open */

@@ -29,11 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
 
+#include "common/loop.h"
 #include "common/xmalloc.h"
 #include "proto/proto.h"
 
@@ -68,15 +68,6 @@ static struct {
 	uint64_t		 asked_at;		/* when the last request went */
 	uint64_t		 instance;
 } f;
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void
 say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -125,7 +116,7 @@ feed_rec_start(void)
 	}
 	(void)feed_send(buf, len);
 	f.phase = FEED_STARTING;
-	f.asked_at = mono_ms();
+	f.asked_at = clock_mono_ms();
 	say("REC_START %u", f.start_reqid);
 }
 
@@ -141,7 +132,7 @@ feed_rec_stop(void)
 		exit(2);
 	(void)feed_send(buf, len);
 	f.phase = FEED_STOPPING;
-	f.asked_at = mono_ms();
+	f.asked_at = clock_mono_ms();
 	say("REC_STOP %u", f.stop_reqid);
 }
 
@@ -335,7 +326,6 @@ main(int argc, char **argv)
 	double secs = 10, timeout = 30, keep = 30;
 	size_t nfreqs, i, k;
 	uint64_t now, deadline, hello_at = 0;
-	struct timespec ts;
 	void *ctx, *buf;
 	size_t len;
 	int ch, linger = 0, rc;
@@ -379,8 +369,7 @@ main(int argc, char **argv)
 		for (k = 0; k < f.total * f.fs; k++)
 			s->pcm[k] = (int16_t)lrint(16384.0 * sin(2 * M_PI * s->freq * (double)k / f.rate));
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	f.start_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	f.start_ms = clock_wall_ms();
 
 	if ((ctx = zmq_ctx_new()) == NULL || (f.sock = zmq_socket(ctx, ZMQ_DEALER)) == NULL ||
 	    zmq_setsockopt(f.sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
@@ -388,14 +377,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "recfeed: %s: %s\n", ep, zmq_strerror(errno));
 		return 2;
 	}
-	now = mono_ms();
+	now = clock_mono_ms();
 	deadline = now + (uint64_t)(timeout * 1000);
 	feed_rec_start();
 	f.t0 = now;
 	for (rc = -1; rc < 0; ) {
 		zmq_pollitem_t pi = { f.sock, 0, ZMQ_POLLIN, 0 };
 
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (now >= deadline) {
 			printf("timeout\n");
 			rc = 3;

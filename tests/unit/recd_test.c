@@ -289,15 +289,6 @@ rd_teardown(void)
 	tmp_teardown();
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static const char *const three[] = { "caller", "callee", "mix" };
 static const char *const codecs3[] = { "PCMA", "AMR", "" };
 static const char *const parts2[] = { "1001", "1002" };
@@ -361,7 +352,7 @@ load_json(const char *path)
 
 START_TEST(recording_files_sidecar_and_padding)
 {
-	uint64_t t0 = now_ms() - 60000;
+	uint64_t t0 = clock_wall_ms() - 60000;
 	struct proto_rec_gap g = { .rec = (char *)"c1@host", .stream = (char *)"callee",
 	    .seq = 10, .ts = 5 * FS, .ms = 100 };
 	struct rec *r = start("c1@host", t0, 3, three, codecs3, 2, parts2);
@@ -491,7 +482,7 @@ END_TEST
 
 START_TEST(recording_resumes_after_recd_stopped)
 {
-	uint64_t t0 = now_ms() - 60000;
+	uint64_t t0 = clock_wall_ms() - 60000;
 	struct proto_rec_gap g = { .rec = (char *)"room-800", .stream = (char *)"p2",
 	    .seq = 3, .ts = 0, .ms = 60 };
 	static const char *const mix_p2[] = { "mix", "p2" };
@@ -556,7 +547,7 @@ END_TEST
 
 START_TEST(recording_names_taken_and_failures)
 {
-	uint64_t t0 = now_ms() - 60000;
+	uint64_t t0 = clock_wall_ms() - 60000;
 	static const char *const mix[] = { "mix" };
 	static const char *const bad[] = { "a/b" };
 	static const char *const twice[] = { "mix", "mix" };

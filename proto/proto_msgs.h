@@ -360,7 +360,9 @@
  * REC_GAP for what is missing.  After a recd restart (a new HELLO
  * instance, or ERROR PROTO_ERR_NOSESSION for a REC_FRAMES) mediad sends
  * REC_START again, with the same fields: recd reopens the files where
- * they end and answers with resend ACKs.
+ * they end and answers with resend ACKs.  Until those ACKs come, mediad
+ * sends no REC_FRAMES of that recording: recd takes the sequence number
+ * of the first frame after a reopen as it comes.
  */
 
 /*

@@ -13,6 +13,7 @@
  *   ROOM_LEAVE      -> ROOM_STATS (the participant's final row), or ERROR
  *   ROOM_MUTE       -> ROOM_STATS (the participant's row), or ERROR
  *   ROOM_STATS_REQ  -> ROOM_STATS
+ *   NODE_RESET      -> (no answer) every session and room of that sipd freed
  * and sent unasked: SESSION_TIMEOUT, to the sipd that made the session
  * (or room: then the call is the participant's Call-ID).
  */
@@ -284,6 +285,20 @@ ctl_on_room_stats_req(uint32_t reqid, const struct proto_room_stats_req *m, void
 	return ctl_send_room_rows(rq->md, rq, reqid, &t);
 }
 
+static int
+ctl_on_node_reset(uint32_t reqid, const struct proto_node_reset *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	const void *id = zmq_msg_data(&rq->env[0]);
+	size_t len = zmq_msg_size(&rq->env[0]);
+	size_t ns, nr;
+
+	ns = session_drop_owner(rq->md, id, len);
+	nr = room_drop_owner(rq->md, id, len);
+	log_info("ctl: reset by sipd (%s): %zu session(s), %zu room(s) freed", m->why, ns, nr);
+	return 0;
+}
+
 static const struct proto_handlers ctl_handlers = {
 	.hello = ctl_on_hello,
 	.session_update = ctl_on_session_update,
@@ -293,6 +308,7 @@ static const struct proto_handlers ctl_handlers = {
 	.room_leave = ctl_on_room_leave,
 	.room_mute = ctl_on_room_mute,
 	.room_stats_req = ctl_on_room_stats_req,
+	.node_reset = ctl_on_node_reset,
 };
 
 void

@@ -164,6 +164,8 @@ struct session *session_find(struct mediad *md, const char *call);
 int	 session_sockaddr(const char *addr, uint32_t port, int family,
 	    struct sockaddr_storage *out, socklen_t *len);
 void	 session_delete(struct mediad *md, struct session *s);
+/* Frees every session the sipd with routing id owner made; returns how many. */
+size_t	 session_drop_owner(struct mediad *md, const void *owner, size_t len);
 size_t	 session_count(struct mediad *md);
 
 /* The rows of a STATS message, built by session_stats; free with session_rows_free. */
@@ -215,6 +217,8 @@ void	 room_rows_free(struct room_rows *r);
 /* The packet path got RTP from a participant's phone (after latching). */
 void	 room_rtp_in(struct room_part *p, const uint8_t *pkt, size_t len);
 size_t	 room_count(struct mediad *md);
+/* Frees every room the sipd with routing id owner made; returns how many. */
+size_t	 room_drop_owner(struct mediad *md, const void *owner, size_t len);
 size_t	 room_participants(struct mediad *md);
 
 /* ---------------------------------------------------------------- ctl.c */

@@ -145,6 +145,24 @@ room_count(struct mediad *md)
 	return md->rooms->count;
 }
 
+static void room_free(struct mediad *md, struct room *r);
+
+size_t
+room_drop_owner(struct mediad *md, const void *owner, size_t len)
+{
+	struct room *r, *next;
+	size_t n = 0;
+
+	for (r = md->rooms->head; r != NULL; r = next) {
+		next = r->next;
+		if (r->owner_len == len && memcmp(r->owner, owner, len) == 0) {
+			room_free(md, r);
+			n++;
+		}
+	}
+	return n;
+}
+
 size_t
 room_participants(struct mediad *md)
 {
@@ -400,8 +418,6 @@ room_mix(struct room *r)
 	}
 	r->ticks++;
 }
-
-static void room_free(struct mediad *md, struct room *r);
 
 /* Once a second: RTP timeouts to sipd, and a room whose sipd went away is freed. */
 static int

@@ -145,6 +145,22 @@ session_delete(struct mediad *md, struct session *s)
 }
 
 size_t
+session_drop_owner(struct mediad *md, const void *owner, size_t len)
+{
+	struct session *s, *next;
+	size_t n = 0;
+
+	for (s = md->sessions->head; s != NULL; s = next) {
+		next = s->lnext;
+		if (s->owner_len == len && memcmp(s->owner, owner, len) == 0) {
+			session_delete(md, s);
+			n++;
+		}
+	}
+	return n;
+}
+
+size_t
 session_count(struct mediad *md)
 {
 	return md->sessions->count;

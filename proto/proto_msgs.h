@@ -76,6 +76,7 @@
 	X(42,	ROOM_MUTE,	room_mute)		\
 	X(43,	ROOM_STATS_REQ,	room_stats_req)		\
 	X(44,	ROOM_STATS,	room_stats)		\
+	X(45,	NODE_RESET,	node_reset)		\
 	X(128,	REC_START,	rec_start)		\
 	X(129,	REC_FRAMES,	rec_frames)		\
 	X(130,	REC_ACK,	rec_ack)		\
@@ -335,6 +336,17 @@
 	F(m, U32V,	p_talking,	0, PROTO_ROWS_MAX)		\
 	F(m, U32V,	p_held,		0, PROTO_ROWS_MAX)		\
 	F(m, STRV,	p_latched,	0, PROTO_ROWS_MAX)
+
+/*
+ * NODE_RESET — sipd to mediad, unanswered: sipd has given up everything it
+ * had on this node (it took the node for dead, and the node came back with
+ * the same instance), so mediad frees every session and room that sipd
+ * made.  Requests sipd sent before it are taken first: a join that was
+ * still queued is undone at once.
+ *   why  for mediad's log
+ */
+#define PROTO_FIELDS_node_reset(F, m)					\
+	F(m, STR,	why,		0, PROTO_TEXT_MAX)
 
 /*
  * Recording: mediad to recd and back.  A recording (rec, e.g. a Call-ID

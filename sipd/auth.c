@@ -489,6 +489,42 @@ out:
 	return 0;
 }
 
+int
+auth_reload(struct sipd *sd)
+{
+	struct auth *old = sd->auth, *a;
+	int err;
+
+	sd->auth = NULL;
+	if (old == NULL || (err = auth_init(sd)) != 0) {
+		sd->auth = old;
+		return old == NULL ? EINVAL : err;
+	}
+	a = sd->auth;
+	/*
+	 * Nonces handed out before stay good: the same key, sequence and
+	 * nonce counts (a SIGHUP from logrotate must not turn every
+	 * registration in flight into a stale challenge).
+	 */
+	a->hmac_in = old->hmac_in;
+	a->hmac_out = old->hmac_out;
+	a->seq = old->seq;
+	free(a->ring);
+	free(a->ncbuckets);
+	a->ring = old->ring;
+	a->ncbuckets = old->ncbuckets;
+	a->nchead = old->nchead;
+	a->nccount = old->nccount;
+	a->evicted_seq = old->evicted_seq;
+	a->evicted = old->evicted;
+	old->ring = NULL;
+	old->ncbuckets = NULL;
+	sd->auth = old;
+	auth_shutdown(sd);
+	sd->auth = a;
+	return 0;
+}
+
 void
 auth_shutdown(struct sipd *sd)
 {

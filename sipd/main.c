@@ -102,12 +102,11 @@ on_hup(int signo, void *arg)
 		return;
 	}
 	/* listen addresses, journal and control endpoints need a restart */
-	auth_shutdown(sd);
 	conf_free(sd->conf);
 	sd->conf = nc;
 	log_set_level(nc->log_level);
-	if (auth_init(sd) != 0)
-		log_warnx("sipd: reload: users not loaded");
+	if (auth_reload(sd) != 0)
+		log_warnx("sipd: reload: users not reloaded, the old ones stay");
 }
 
 static struct loop_timer stop_timer;

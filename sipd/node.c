@@ -92,6 +92,26 @@ node_lost(struct sipd *sd, struct node *nd, const char *why)
 	call_media_lost(sd, nd->idx);
 }
 
+/*
+ * The node is back with the same instance after sipd took it for dead and
+ * ended what it had there: it is told to free all of it, joins and
+ * updates still queued to it included (they are taken before this).
+ */
+static void
+node_reset(struct sipd *sd, struct node *nd)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_NODE_RESET;
+	m.u.node_reset.why = (char *)"sipd took this node for dead and ended its calls and rooms";
+	if (node_request(sd, nd->idx, &m, NULL, NULL, NULL) != 0)
+		log_warnx("node %s: could not ask it to free what sipd gave up", nd->endpoint);
+	else
+		log_info("node %s: back with the same instance: asked to free what sipd gave up",
+		    nd->endpoint);
+}
+
 static void
 node_on_status(struct node *nd, const struct proto_media_status *m)
 {
@@ -110,6 +130,8 @@ node_on_status(struct node *nd, const struct proto_media_status *m)
 	nd->info.live = 1;
 	if (was_live && old != m->instance)
 		node_lost(sd, nd, "restarted (new instance): its sessions are gone");
+	if (!was_live && old != 0 && old == m->instance)
+		node_reset(sd, nd);
 	if (!was_live)
 		log_info("node %s (%s): live, %u of %u port pairs free", m->node, nd->endpoint,
 		    m->free, m->capacity);

@@ -431,7 +431,7 @@ room_join_cb(struct sipd *sd, const struct proto_msg *pm, int err, void *arg)
 	m->st = NULL;
 	if (m->state == MEMBER_GONE) {
 		/* CANCELled (and answered 487) while mediad was asked */
-		if (err == 0)
+		if (err == 0 || err == ETIMEDOUT)
 			room_tell_leave(sd, m);
 		room_member_free(sd, m);
 		return;
@@ -446,6 +446,12 @@ room_join_cb(struct sipd *sd, const struct proto_msg *pm, int err, void *arg)
 			    err == ENOSPC ? "no free media ports" : err == EINVAL ?
 			    "codec not mixable" : "no media mixer available");
 		if (m->state == MEMBER_JOINING) {
+			/*
+			 * A join that timed out may still be taken by mediad later:
+			 * the leave, queued behind it, undoes it there.
+			 */
+			if (err == ETIMEDOUT)
+				room_tell_leave(sd, m);
 			m->state = MEMBER_GONE;
 			m->room->nmembers--;
 			room_member_free(sd, m);

@@ -221,6 +221,8 @@ enum auth_result {
 };
 
 int	 auth_init(struct sipd *sd);	/* user table from conf, nonce secret */
+/* SIGHUP: the user table again from sd->conf; nonces and their counts are kept. */
+int	 auth_reload(struct sipd *sd);
 void	 auth_shutdown(struct sipd *sd);
 /*
  * Checks the Authorization (REGISTER, proxy = 0) or Proxy-Authorization

@@ -1,8 +1,8 @@
 # lib.sh — shared helpers for Parley's integration tests; sourced by each
 # tests/integration/*.sh.  Gives: TAP output, a per-test temp dir, free
 # loopback ports, a parley.conf writer, sipd, mediad and recd start/stop, JSON
-# checks, call-journal assertions, and a sipp runner that never uses
-# sipp's default ports.
+# checks, call-journal assertions, a test-tone check, and a sipp runner
+# that never uses sipp's default ports.
 #
 # Every test runs its own sipd on 127.0.0.1 with ports picked at random and
 # checked with ss(8), so tests can run in parallel (make -j).  The temp dir
@@ -634,6 +634,24 @@ check_no_journal() {
 		return 1
 	fi
 	pass "$desc"
+}
+
+# check_tone DESC WAV FREQ [SECONDS] — TAP line: WAV is a test tone of
+# FREQ Hz within 2 % (tonecheck.py: zero crossings over the part where
+# something was heard), at a plausible level (RMS 0.1 to 0.7 of full
+# scale: the tones are made at half scale), heard for at least 90 % of
+# SECONDS (default 1)
+check_tone() {
+	local desc=$1 wav=$2 freq=$3 secs=${4:-1} st
+	st=$($PYTHON "$IT_DIR/tonecheck.py" "$wav" 2>&1)
+	diag "$wav: $st"
+	if printf '%s' "$st" | json_test "
+abs(j['freq'] - $freq) <= 0.02 * $freq and 0.1 <= j['rms'] <= 0.7 and j['sound'] >= 0.9 * $secs"; then
+		pass "$desc"
+	else
+		fail "$desc" "expected $freq Hz +-2 %, RMS 0.1-0.7, at least 90 % of $secs s" "$st"
+		return 1
+	fi
 }
 
 # ----------------------------------------------------------------- sipp

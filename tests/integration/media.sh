@@ -20,16 +20,17 @@ CALLEE_IP=127.0.0.3
 
 # relay_config [FILE] [--pairs N] [--timeout S] [--node NAME] [--mode M]
 #              [--endpoint EP] [--ports LO] [--bind IP] [--advertise IP]
-#              [write_config options...]
+#              [--media-more TEXT] [write_config options...]
 #   — write_config with media.mode M (default relay), mediad bound to IP
 #   (default $MEDIA_IP) with node name NAME (default m1), N relay port
 #   pairs (default 20; sets MEDIA_LO and MEDIA_HI, the first and last port,
 #   unless --ports gives LO), media.rtp_timeout S (default 60),
 #   media.advertise IP (default: none), control.media EP (default this
-#   test's ipc://$T/media.sock; may be a list for sipd).
+#   test's ipc://$T/media.sock; may be a list for sipd), TEXT as more
+#   lines inside media: { } (codecs …).
 relay_config() {
 	local file=$CONF pairs=20 timeout=60 node=m1 mode=relay ep="\"ipc://$T/media.sock\"" lo=""
-	local bind=$MEDIA_IP adv=""
+	local bind=$MEDIA_IP adv="" media_more=""
 	local -a more=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
 		file=$1
@@ -46,6 +47,8 @@ relay_config() {
 		--bind) bind=$2; shift 2 ;;
 		--advertise) adv="
   advertise = \"$2\";"; shift 2 ;;
+		--media-more) media_more="
+$2"; shift 2 ;;
 		*) more+=("$1"); shift ;;
 		esac
 	done
@@ -59,7 +62,7 @@ relay_config() {
   rtp_ports = [ $MEDIA_LO, $MEDIA_HI ];
   rtp_timeout = $timeout;
   bind = \"$bind\";
-  node = \"$node\";$adv" "${more[@]}"
+  node = \"$node\";$adv$media_more" "${more[@]}"
 }
 
 # in_media_range PORT — an even port of mediad's range (RTP, not RTCP)

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""rtpprobe.py — the RTP side of the phones in Parley's media relay tests.
+"""rtpprobe.py — the RTP side of the phones in Parley's media relay and
+room tests.
 
 One process holds every RTP and RTCP socket of the test's sipp phones (a
 phone's SIP is sipp; its media is this), sends RTP and RTCP on them when
-told, and records everything that arrives, so that the test can ask what
-came in, from where, and whether it is byte for byte what the far phone
-sent.  Loopback only; not an RTP stack.
+told (test bytes, a PCMA tone, DTMF), and records everything that
+arrives, so that the test can ask what came in, from where, whether it
+is byte for byte what the far phone sent, and what it sounds like.
+Loopback only; not an RTP stack.
 
   rtpprobe.py serve --ctl PATH NAME=IP:PORT...
       Binds one UDP socket per NAME and serves commands on the Unix
@@ -19,24 +21,40 @@ sent.  Loopback only; not an RTP stack.
 
 Commands (the reply always has "ok"; "error" when not ok):
   ping
-  send sock=NAME to=IP:PORT [kind=rtp|rtcp] [ssrc=N] [pt=N] [count=N]
+  send sock=NAME to=IP:PORT [kind=rtp|rtcp|dtmf] [ssrc=N] [pt=N] [count=N]
        [interval=MS] [seq=N] [ts=N] [tsinc=N] [size=BYTES] [skip=I,J,...]
-       [tag=TAG]
+       [tone=HZ [level=L]] [event=N] [tag=TAG]
       Starts sending from socket NAME: count packets (0: until stopped)
       every interval ms.  RTP: payload type pt, sequence numbers from
       seq, timestamps from ts in steps of tsinc, size payload bytes that
-      depend on (ssrc, seq) only; skip lists offsets (0-based, of count)
-      whose sequence number is used up but whose packet is not sent, so
-      the receiver sees a gap.  RTCP: a compound SR + SDES (CNAME) with
-      ssrc.  tag names the sender (default: sock); a tag in use is
-      refused until that sender is done or stopped.
+      depend on (ssrc, seq) only, or with tone= a sine of HZ at L of full
+      scale (default 0.5) as size G.711 A-law samples (PCMA, 8 kHz, the
+      phase running on from packet to packet); skip lists offsets
+      (0-based, of count) whose sequence number is used up but whose
+      packet is not sent, so the receiver sees a gap.  kind=dtmf: one
+      RFC 4733 telephone-event (event N, 0-9 the digits, 10 '*', 11 '#')
+      lasting count packets: one timestamp (ts), the marker bit on the
+      first, the duration growing by tsinc, the last three with the end
+      bit.  RTCP: a compound SR + SDES (CNAME) with ssrc.  tag names the
+      sender (default: sock); a tag in use is refused until that sender
+      is done or stopped.
   stop tag=TAG            stops a sender
   sent tag=TAG            {"sent": N, "done": bool, "ssrc": N, "kind": K}
   mark sock=NAME          {"mark": number of packets NAME got so far}
   got sock=NAME [since=MARK] [ssrc=N]
       what NAME received (from MARK on): {"pkts", "rtp", "rtcp",
       "sources": {"ip:port": n}, "ssrcs": {"ssrc": n}, "first_seq",
-      "last_seq"} — ssrc= counts only packets with that SSRC
+      "last_seq", "pts": {"pt": n}, "markers": [i, ...] (which RTP
+      packets, 0 the first, had the marker bit), "seq_steps" and
+      "ts_steps": {"step": n} (from each RTP packet to the next, modulo
+      2^16 and 2^32)} — ssrc= counts only packets with that SSRC
+  save sock=NAME [since=MARK] [until=MARK] [pt=N] [fmt=pcma|hex] [path=FILE]
+      the payloads of the RTP packets NAME received between the marks
+      (of payload type pt if given): fmt=pcma decodes them as G.711
+      A-law into a 16-bit 8 kHz WAV at path; fmt=hex writes one payload
+      a line in hex (tests/tools/amrdepack reads that).  Replies
+      {"packets", and for pcma "samples", "rms" and "peak" (full scale
+      1.0)}
   verify sock=NAME tag=TAG [since=MARK]
       compares what NAME received with SSRC of sender TAG against what
       TAG sent: {"sent", "received", "identical", "changed" (up to 5
@@ -47,13 +65,16 @@ SSRCs and other numbers may be given in decimal or 0x hex; in replies
 SSRCs are hex strings.
 """
 
+import array
 import json
+import math
 import os
 import selectors
 import socket
 import struct
 import sys
 import time
+import wave
 
 
 def num(v):
@@ -63,6 +84,43 @@ def num(v):
 def rtp_payload(ssrc, seq, size):
     base = (ssrc ^ (ssrc >> 8) ^ (ssrc >> 16)) & 0xff
     return bytes((base + seq * 31 + i * 7) & 0xff for i in range(size))
+
+
+def alaw_encode(x):
+    """G.711 A-law of one 16-bit sample (ITU-T G.711, as Sun's g711.c)."""
+    if x >= 0:
+        mask, v = 0xD5, x >> 3
+    else:
+        mask, v = 0x55, -(x >> 3) - 1
+    seg = 0
+    while seg < 8 and v >= 0x20 << seg:
+        seg += 1
+    if seg >= 8:
+        return 0x7F ^ mask
+    mant = (v >> 1) & 0x0F if seg < 2 else (v >> seg) & 0x0F
+    return ((seg << 4) | mant) ^ mask
+
+
+def alaw_decode(a):
+    """The 16-bit sample of one A-law byte."""
+    a ^= 0x55
+    t = (a & 0x0F) << 4
+    seg = (a & 0x70) >> 4
+    if seg == 0:
+        t += 8
+    else:
+        t = (t + 0x108) << (seg - 1)
+    return t if a & 0x80 else -t
+
+
+ALAW_DECODE = [alaw_decode(a) for a in range(256)]
+
+
+def tone_payload(freq, level, first, n):
+    """n A-law samples of a sine, sample index first on (8 kHz)."""
+    amp = level * 32767
+    return bytes(alaw_encode(int(round(amp * math.sin(2 * math.pi * freq * (first + k) / 8000))))
+                 for k in range(n))
 
 
 def rtcp_sr(ssrc, n, cname):
@@ -88,6 +146,17 @@ def parse(data):
     return "rtp", ssrc, seq
 
 
+def rtp_payload_of(data):
+    """The payload of an RTP packet (CSRCs, extension and padding skipped)."""
+    off = 12 + (data[0] & 0x0F) * 4
+    if data[0] & 0x10 and len(data) >= off + 4:
+        off += 4 + struct.unpack("!H", data[off + 2:off + 4])[0] * 4
+    end = len(data)
+    if data[0] & 0x20 and end > off:
+        end -= data[-1]
+    return data[off:end]
+
+
 class Sender:
     def __init__(self, probe, a):
         self.sock = probe.socks[a["sock"]]
@@ -103,6 +172,9 @@ class Sender:
         self.tsinc = num(a.get("tsinc", "160"))
         self.size = num(a.get("size", "160"))
         self.skip = {int(x) for x in a.get("skip", "").split(",") if x != ""}
+        self.tone = float(a["tone"]) if "tone" in a else None
+        self.level = float(a.get("level", "0.5"))
+        self.event = num(a.get("event", "5"))
         self.cname = "probe-%s@127.0.0.1" % a.get("tag", a["sock"])
         self.i = 0			# next offset
         self.sent = 0
@@ -126,11 +198,23 @@ class Sender:
             if self.kind == "rtcp":
                 pkt = rtcp_sr(self.ssrc, i + 1, self.cname)
                 self.packets[pkt] = True
+            elif self.kind == "dtmf":
+                seq = (self.seq0 + i) & 0xffff
+                end = self.count and i >= self.count - 3
+                dur = min(i, self.count - 3 if self.count else i) + 1
+                hdr = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | (self.pt & 0x7f),
+                                  seq, self.ts0 & 0xffffffff, self.ssrc)
+                pkt = hdr + struct.pack("!BBH", self.event & 0xff, (0x80 if end else 0) | 10,
+                                        (dur * self.tsinc) & 0xffff)
+                self.packets[seq] = pkt
             else:
                 seq = (self.seq0 + i) & 0xffff
                 ts = (self.ts0 + i * self.tsinc) & 0xffffffff
                 hdr = struct.pack("!BBHII", 0x80, self.pt & 0x7f, seq, ts, self.ssrc)
-                pkt = hdr + rtp_payload(self.ssrc, seq, self.size)
+                if self.tone is not None:
+                    pkt = hdr + tone_payload(self.tone, self.level, i * self.size, self.size)
+                else:
+                    pkt = hdr + rtp_payload(self.ssrc, seq, self.size)
                 self.packets[seq] = pkt
             try:
                 self.sock.sendto(pkt, self.dst)
@@ -259,7 +343,9 @@ class Probe:
         if cmd == "got":
             want = num(a["ssrc"]) if "ssrc" in a else None
             r = {"ok": True, "pkts": 0, "rtp": 0, "rtcp": 0, "junk": 0,
-                 "sources": {}, "ssrcs": {}, "first_seq": None, "last_seq": None}
+                 "sources": {}, "ssrcs": {}, "first_seq": None, "last_seq": None,
+                 "pts": {}, "markers": [], "seq_steps": {}, "ts_steps": {}}
+            last_ts = None
             for src, data in rx[since:]:
                 kind, ssrc, seq = parse(data)
                 if want is not None and ssrc != want:
@@ -270,11 +356,24 @@ class Probe:
                 if ssrc is not None:
                     k = "0x%08x" % ssrc
                     r["ssrcs"][k] = r["ssrcs"].get(k, 0) + 1
-                if seq is not None:
-                    if r["first_seq"] is None:
-                        r["first_seq"] = seq
-                    r["last_seq"] = seq
+                if kind != "rtp":
+                    continue
+                ts = struct.unpack("!I", data[4:8])[0]
+                pt = str(data[1] & 0x7f)
+                r["pts"][pt] = r["pts"].get(pt, 0) + 1
+                if data[1] & 0x80:
+                    r["markers"].append(r["rtp"] - 1)
+                if r["first_seq"] is None:
+                    r["first_seq"] = seq
+                else:
+                    for k, d in (("seq_steps", (seq - r["last_seq"]) & 0xffff),
+                                 ("ts_steps", (ts - last_ts) & 0xffffffff)):
+                        r[k][str(d)] = r[k].get(str(d), 0) + 1
+                r["last_seq"] = seq
+                last_ts = ts
             return r
+        if cmd == "save":
+            return self.save(rx[since:num(a["until"]) if "until" in a else len(rx)], a)
         if cmd == "verify":
             s = self.senders.get(a.get("tag"))
             if s is None:
@@ -284,7 +383,7 @@ class Probe:
             seen = set()
             for src, data in rx[since:]:
                 kind, ssrc, seq = parse(data)
-                if ssrc != s.ssrc or kind != s.kind:
+                if ssrc != s.ssrc or kind != ("rtcp" if s.kind == "rtcp" else "rtp"):
                     continue
                 r["received"] += 1
                 r["sources"][src] = r["sources"].get(src, 0) + 1
@@ -303,6 +402,37 @@ class Probe:
                         kind, seq if seq is not None else "?", src, data[:24].hex()))
             return r
         return {"ok": False, "error": "unknown command %r" % cmd}
+
+    @staticmethod
+    def save(rx, a):
+        want = num(a["pt"]) if "pt" in a else None
+        fmt = a.get("fmt", "pcma")
+        if fmt not in ("pcma", "hex"):
+            return {"ok": False, "error": "fmt must be pcma or hex"}
+        payloads = []
+        for _, data in rx:
+            if parse(data)[0] != "rtp" or (want is not None and data[1] & 0x7f != want):
+                continue
+            payloads.append(rtp_payload_of(data))
+        r = {"ok": True, "packets": len(payloads)}
+        if fmt == "hex":
+            if "path" in a:
+                with open(a["path"], "w") as f:
+                    f.writelines(p.hex() + "\n" for p in payloads)
+            return r
+        pcm = array.array("h", (ALAW_DECODE[b] for p in payloads for b in p))
+        r["samples"] = len(pcm)
+        r["rms"] = round(math.sqrt(sum(x * x for x in pcm) / len(pcm)) / 32768, 5) if pcm else 0
+        r["peak"] = round(max((abs(x) for x in pcm), default=0) / 32768, 5)
+        if "path" in a:
+            if sys.byteorder == "big":
+                pcm.byteswap()
+            with wave.open(a["path"], "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(pcm.tobytes())
+        return r
 
 
 def client(path, cmd, pairs, until, timeout):

@@ -119,6 +119,20 @@ START_TEST(test_nonce_good_and_unique)
 }
 END_TEST
 
+/* SIGHUP reloads the users; nonces handed out before stay good */
+START_TEST(test_nonce_survives_reload)
+{
+	char a[64], b[64];
+
+	auth_nonce_make(&sd, a, sizeof(a));
+	ck_assert_int_eq(auth_reload(&sd), 0);
+	ck_assert_int_eq(auth_nonce_check(&sd, a), 0);
+	auth_nonce_make(&sd, b, sizeof(b));
+	ck_assert_str_ne(a, b);		/* the sequence goes on */
+	ck_assert_int_eq(auth_nonce_check(&sd, b), 0);
+}
+END_TEST
+
 START_TEST(test_nonce_forged)
 {
 	char n[64], f[64];
@@ -518,6 +532,7 @@ main(void)
 	tcase_add_test(tc, test_md5_vectors);
 	tcase_add_test(tc, test_rfc2617_example);
 	tcase_add_test(tc, test_nonce_good_and_unique);
+	tcase_add_test(tc, test_nonce_survives_reload);
 	tcase_add_test(tc, test_nonce_forged);
 	tcase_add_test(tc, test_nonce_expired);
 	tcase_add_test(tc, test_nonce_other_instance);

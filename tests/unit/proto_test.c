@@ -361,6 +361,12 @@ sample_room_stats(struct proto_msg *m)
 #undef SAMPLE_ROWS_
 }
 
+static void
+sample_node_reset(struct proto_msg *m)
+{
+	m->u.node_reset.why = (char *)"node came back after 3 s without heartbeat";
+}
+
 static const char *const sample_streams[] = { "caller", "callee", "mix" };
 static const char *const sample_rec_codecs[] = { "PCMA", "AMR-WB", "" };
 static const char *const sample_parts[] = { "1001", "Obsadené ☎" };

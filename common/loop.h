@@ -53,5 +53,7 @@ void	 loop_stop(struct loop *l);
 /* Monotonic milliseconds, refreshed once per loop iteration. */
 uint64_t loop_now(struct loop *l);
 uint64_t clock_mono_ms(void);
+/* UTC milliseconds since 1970 (CLOCK_REALTIME), for timestamps people read */
+uint64_t clock_wall_ms(void);
 
 #endif

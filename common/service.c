@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -171,6 +172,47 @@ service_owner(uid_t *uid, gid_t *gid)
 	*uid = svc.uid;
 	*gid = svc.gid;
 	return 1;
+}
+
+int
+service_mkparents(const char *path)
+{
+	char *dir, *s;
+	int err = 0, own;
+	uid_t uid;
+	gid_t gid;
+
+	own = service_owner(&uid, &gid);
+	dir = xstrdup(path);
+	if ((s = strrchr(dir, '/')) == NULL || s == dir)
+		goto out;
+	*s = '\0';
+	for (s = dir + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		if (*s == '/')
+			*s = '\0';
+		else
+			s = NULL;
+		if (mkdir(dir, 0750) == 0) {
+			if (chmod(dir, 0750) != 0 || (own && chown(dir, uid, gid) != 0)) {
+				err = errno;
+				log_warn("cannot set the mode or owner of %s", dir);
+				goto out;
+			}
+			log_info("created %s", dir);
+		} else if (errno != EEXIST) {
+			err = errno;
+			log_warn("cannot create %s", dir);
+			goto out;
+		}
+		if (s == NULL)
+			break;
+		*s = '/';
+	}
+out:
+	free(dir);
+	return err;
 }
 
 static void

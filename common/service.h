@@ -48,6 +48,13 @@ int	 service_signals(struct loop *l, loop_signal_cb term, loop_signal_cb hup, vo
  * drop: 1 and *uid, *gid when root is to be dropped, else 0.
  */
 int	 service_owner(uid_t *uid, gid_t *gid);
+/*
+ * Creates the missing directories above the file path (mode 0750, whatever
+ * the umask; owned by the user root is dropped for, see service_owner),
+ * each logged; those that exist are left as they are.  0 or an errno value
+ * (logged).  For the socket files and recordings a daemon makes.
+ */
+int	 service_mkparents(const char *path);
 /* Sends state ("READY=1" ...) to $NOTIFY_SOCKET, if set.  0 or an errno value. */
 int	 service_notify(const char *state);
 

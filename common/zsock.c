@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,52 +12,6 @@
 #include "common/service.h"
 #include "common/xmalloc.h"
 #include "common/zsock.h"
-
-/*
- * Creates the missing directories above the file path (mode 0750, whatever
- * the umask; owned by the user root is dropped for, see service_owner).
- * Those that exist are left as they are.
- */
-static int
-zsock_mkparents(const char *path)
-{
-	char *dir, *s;
-	int err = 0, own;
-	uid_t uid;
-	gid_t gid;
-
-	own = service_owner(&uid, &gid);
-	dir = xstrdup(path);
-	if ((s = strrchr(dir, '/')) == NULL || s == dir)
-		goto out;
-	*s = '\0';
-	for (s = dir + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (*s == '/')
-			*s = '\0';
-		else
-			s = NULL;
-		if (mkdir(dir, 0750) == 0) {
-			if (chmod(dir, 0750) != 0 || (own && chown(dir, uid, gid) != 0)) {
-				err = errno;
-				log_warn("cannot set the mode or owner of %s", dir);
-				goto out;
-			}
-			log_info("created %s", dir);
-		} else if (errno != EEXIST) {
-			err = errno;
-			log_warn("cannot create %s", dir);
-			goto out;
-		}
-		if (s == NULL)
-			break;
-		*s = '/';
-	}
-out:
-	free(dir);
-	return err;
-}
 
 int
 zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
@@ -70,7 +25,7 @@ zsock_bind(void *sock, const char *ep, const char *what, char **pathp)
 	/* ipc://@name is Linux's abstract namespace: no file */
 	if (strncmp(ep, "ipc://", 6) == 0 && ep[6] != '@' && ep[6] != '\0') {
 		path = ep + 6;
-		if ((err = zsock_mkparents(path)) != 0)
+		if ((err = service_mkparents(path)) != 0)
 			return err;
 	}
 	if (zmq_bind(sock, ep) != 0) {
@@ -198,4 +153,129 @@ zsock_readable(void *sock)
 			return 0;
 		}
 	}
+}
+
+/* ---------------------------------------------------------------- served ROUTER */
+
+#define ZSOCK_SRV_PARTS	3	/* routing id, optional empty delimiter, payload */
+
+struct zsock_srv {
+	struct loop		*loop;
+	void			*sock;
+	int			 fd;
+	char			*path;
+	char			*what;
+	size_t			 budget;
+	struct loop_timer	 t_more;
+	zsock_srv_cb		 cb;
+	void			*arg;
+};
+
+static void
+zsock_srv_recv(struct zsock_srv *s)
+{
+	zmq_msg_t parts[ZSOCK_SRV_PARTS];
+	size_t n = 0, i;
+	int err;
+
+	if ((err = zsock_recv(s->sock, parts, ZSOCK_SRV_PARTS, &n)) != 0) {
+		if (err != EAGAIN)
+			log_warnx("%s: receive: %s", s->what, zmq_strerror(err));
+		return;
+	}
+	if (n < 2)
+		log_warnx("%s: dropped a message of too few frames", s->what);
+	else
+		s->cb(s, parts, n - 1, zmq_msg_data(&parts[n - 1]), zmq_msg_size(&parts[n - 1]),
+		    s->arg);
+	for (i = 0; i < n; i++)
+		zmq_msg_close(&parts[i]);
+}
+
+static void
+zsock_srv_drain(struct zsock_srv *s)
+{
+	size_t n;
+
+	for (n = 0; zsock_readable(s->sock); n++) {
+		if (n == s->budget) {
+			loop_timer_start(s->loop, &s->t_more, 0);
+			return;
+		}
+		zsock_srv_recv(s);
+	}
+}
+
+static void
+zsock_srv_on_fd(int fd, uint32_t events, void *arg)
+{
+	zsock_srv_drain(arg);
+}
+
+static void
+zsock_srv_on_more(void *arg)
+{
+	zsock_srv_drain(arg);
+}
+
+int
+zsock_srv_open(struct zsock_srv **sp, struct loop *l, void *zmq, const char *ep, int64_t maxmsg,
+    size_t budget, const char *what, zsock_srv_cb cb, void *arg)
+{
+	struct zsock_srv *s = xcalloc(1, sizeof(*s));
+	int err;
+
+	s->loop = l;
+	s->budget = budget;
+	s->cb = cb;
+	s->arg = arg;
+	loop_timer_init(&s->t_more, zsock_srv_on_more, s);
+	if ((err = zsock_router(zmq, ep, maxmsg, what, &s->sock, &s->fd, &s->path)) != 0) {
+		free(s);
+		return err;
+	}
+	if ((err = loop_fd_add(l, s->fd, EPOLLIN, zsock_srv_on_fd, s)) != 0) {
+		zmq_close(s->sock);
+		zsock_unlink(s->path);
+		free(s);
+		return err;
+	}
+	s->what = xstrdup(what);
+	*sp = s;
+	zsock_srv_drain(s);
+	return 0;
+}
+
+void
+zsock_srv_close(struct zsock_srv *s)
+{
+	if (s == NULL)
+		return;
+	loop_timer_stop(s->loop, &s->t_more);
+	loop_fd_del(s->loop, s->fd);
+	zmq_close(s->sock);
+	zsock_unlink(s->path);
+	free(s->what);
+	free(s);
+}
+
+void
+zsock_srv_reply(struct zsock_srv *s, const zmq_msg_t *env, size_t nenv, void *buf, size_t len)
+{
+	int err = zsock_send(s->sock, env, nenv, buf, len);
+
+	if (err != 0)
+		log_warnx("%s: answer dropped: %s", s->what, zmq_strerror(err));
+	free(buf);
+}
+
+void
+zsock_srv_send_to(struct zsock_srv *s, const void *id, size_t idlen, void *buf, size_t len)
+{
+	if (idlen > 0 && (zmq_send(s->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(s->sock, buf, len, ZMQ_DONTWAIT) < 0))
+		log_warnx("%s: message dropped: %s", s->what, zmq_strerror(errno));
+	if (!loop_timer_armed(&s->t_more))
+		loop_timer_start(s->loop, &s->t_more, 0);
+	free(buf);
 }

@@ -4,7 +4,11 @@
  * it), taking one whole multipart message off a socket, sending a message
  * behind a routing envelope, and asking whether more is waiting.
  *
- * Every call is non-blocking.  No state of its own, no daemon header.
+ * and a served ROUTER (zsock_srv_*: the socket of a daemon's control
+ * requests, in the event loop).
+ *
+ * Every call is non-blocking.  No state of its own but a zsock_srv's, no
+ * daemon header.
  */
 #ifndef PARLEY_ZSOCK_H
 #define PARLEY_ZSOCK_H
@@ -13,6 +17,8 @@
 #include <stdint.h>
 
 #include <zmq.h>
+
+#include "common/loop.h"
 
 /*
  * Binds sock to ep.  For ipc://PATH (not the abstract ipc://@name) creates
@@ -42,5 +48,31 @@ int	 zsock_send(void *sock, const zmq_msg_t *env, size_t nenv, const void *buf,
 	    size_t len);
 /* 1 when a message is waiting on sock (ZMQ_EVENTS), else 0. */
 int	 zsock_readable(void *sock);
+
+/*
+ * A served ROUTER: zsock_router's socket in the event loop, drained on
+ * every wake-up, at most budget messages at a time (the rest on a
+ * zero-delay timer, so that other work gets its turn).  cb gets each
+ * message: its envelope (the routing id, and an empty delimiter from a
+ * REQ peer) and its last frame; the parts are closed after it returns.
+ * Messages of a single frame are dropped (logged).
+ */
+struct zsock_srv;
+typedef void (*zsock_srv_cb)(struct zsock_srv *s, zmq_msg_t *env, size_t nenv,
+    const void *data, size_t len, void *arg);
+/* 0 and *sp, or an errno value (logged by zsock_bind); what names it in logs */
+int	 zsock_srv_open(struct zsock_srv **sp, struct loop *l, void *zmq, const char *ep,
+	    int64_t maxmsg, size_t budget, const char *what, zsock_srv_cb cb, void *arg);
+void	 zsock_srv_close(struct zsock_srv *s);
+/* Answers a message cb got: buf (freed) behind its envelope.  Logged if dropped. */
+void	 zsock_srv_reply(struct zsock_srv *s, const zmq_msg_t *env, size_t nenv, void *buf,
+	    size_t len);
+/*
+ * Sends buf (freed) unasked to the peer with routing id id, and makes sure
+ * the socket is read again soon (a send may swallow the edge of ZMQ_FD).
+ * Logged if dropped.
+ */
+void	 zsock_srv_send_to(struct zsock_srv *s, const void *id, size_t idlen, void *buf,
+	    size_t len);
 
 #endif

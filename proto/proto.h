@@ -79,6 +79,18 @@ enum proto_admin_status {
 	PROTO_ADMIN_REFUSED = 1
 };
 
+/* REC_START kinds */
+enum proto_rec_kind {
+	PROTO_REC_CALL = 0,
+	PROTO_REC_ROOM = 1
+};
+
+/* REC_DONE status */
+enum proto_rec_status {
+	PROTO_REC_OK = 0,
+	PROTO_REC_FAILED = 1
+};
+
 /* a decoded STRV: n strings, each NUL-terminated; v[n] is NULL */
 struct proto_strv {
 	size_t	  n;

@@ -49,6 +49,11 @@
 #define PROTO_ROWS_MAX		(1u << 18)	/* rows of one STATS answer */
 #define PROTO_ROOM_MAX		64		/* a room's name */
 #define PROTO_CODEC_MAX		32		/* a codec's name */
+#define PROTO_REC_STREAMS_MAX	1024		/* files of one recording */
+#define PROTO_STREAM_MAX	32		/* a recorded stream's name */
+#define PROTO_REASON_MAX	64		/* why a recording stopped */
+#define PROTO_PATH_MAX		4096		/* a file's path */
+#define PROTO_PCM_MAX		32000		/* PCM bytes of one REC_FRAMES: 1 s at 16 kHz */
 
 /*
  * Retired ids (never reuse): none yet.
@@ -71,7 +76,13 @@
 	X(42,	ROOM_MUTE,	room_mute)		\
 	X(43,	ROOM_STATS_REQ,	room_stats_req)		\
 	X(44,	ROOM_STATS,	room_stats)		\
-	X(45,	NODE_RESET,	node_reset)
+	X(45,	NODE_RESET,	node_reset)		\
+	X(128,	REC_START,	rec_start)		\
+	X(129,	REC_FRAMES,	rec_frames)		\
+	X(130,	REC_ACK,	rec_ack)		\
+	X(131,	REC_GAP,	rec_gap)		\
+	X(132,	REC_STOP,	rec_stop)		\
+	X(133,	REC_DONE,	rec_done)
 
 /*
  * ERROR — the answer to a message that could not be taken: malformed,
@@ -88,7 +99,9 @@
 
 /*
  * HELLO — a peer says who it is, when it connects and then every second
- * (sipd to each mediad node: the heartbeat ping, answered by MEDIA_STATUS).
+ * (sipd to each mediad node: the heartbeat ping, answered by MEDIA_STATUS;
+ * mediad to recd: answered by recd's own HELLO, whose new instance tells
+ * mediad that recd restarted and must be sent its REC_STARTs again).
  *   process   "sipd", "mediad", "recd"
  *   node      the sender's node name (host name unless configured)
  *   instance  random, new at every start of the process
@@ -334,5 +347,154 @@
  */
 #define PROTO_FIELDS_node_reset(F, m)					\
 	F(m, STR,	why,		0, PROTO_TEXT_MAX)
+
+/*
+ * Recording: mediad to recd and back.  A recording (rec, e.g. a Call-ID
+ * or "room-800") has one or more streams, each one WAV file of 16-bit
+ * mono PCM at the recording's rate; recd names the files (under
+ * recording.dir, see docs/contract.md), mediad never sends a path.
+ *
+ * Per stream, mediad numbers the 20 ms frames it sends (seq, from 0, one
+ * per frame, never skipped) and stamps each with its media timestamp (ts,
+ * in samples since the recording's start).  seq says what was sent: recd
+ * writes only in seq order, so a frame lost on the way is noticed.  ts
+ * says where it goes in the file: a frame ahead of the file's end gets
+ * silence before it (hold, late join, loss mediad concealed by sending
+ * nothing), a frame behind it is a duplicate and is dropped.  A file's
+ * length in samples ("samples") is thus the media time it covers, and
+ * everything before it is final.
+ *
+ * mediad keeps every frame recd has not acknowledged (at least 30 s of
+ * them) and frees a frame once an ACK's samples is past its end.  When an
+ * ACK says resend, mediad sends again, in order, every frame it keeps
+ * whose end is past the ACK's samples; when the first frame it keeps
+ * starts later than samples (it had to let frames go), it first sends a
+ * REC_GAP for what is missing.  After a recd restart (a new HELLO
+ * instance, or ERROR PROTO_ERR_NOSESSION for a REC_FRAMES) mediad sends
+ * REC_START again, with the same fields: recd reopens the files where
+ * they end and answers with resend ACKs.  Until those ACKs come, mediad
+ * sends no REC_FRAMES of that recording: recd takes the sequence number
+ * of the first frame after a reopen as it comes.
+ */
+
+/*
+ * REC_START — mediad to recd: open (or reopen) recording rec.  recd
+ * creates YYYY/MM/DD/<HHMMSS>_<id>_<stream>.wav per stream and
+ * <HHMMSS>_<id>.json under recording.dir, from start_ms in UTC and rec
+ * made filesystem-safe; files of that name that exist (recd restarted, or
+ * this is a repeat) are reopened and written on at their end.  Sent again
+ * for an open recording with the same start_ms it adds the streams it
+ * does not have yet (a room's late joiner) and the participants; with
+ * another start_ms the old recording is closed as failed and a new one
+ * begins.  Answered by one REC_ACK per stream (resend 1), or by REC_DONE
+ * (failed, with the reason) when the files cannot be opened, or ERROR
+ * (PROTO_ERR_INVALID: a bad rate or stream name, codecs not one per
+ * stream).
+ *   kind          enum proto_rec_kind (proto.h)
+ *   rate          8000 or 16000, of every stream
+ *   start_ms      UTC, ms since 1970, of media timestamp 0
+ *   streams       "caller", "callee", "mix", "p<participant>": letters,
+ *                 digits, '-'
+ *   codecs        one per stream: what the party spoke ("PCMA", "AMR-WB";
+ *                 "" for a mix), for the sidecar
+ *   participants  who takes part, as sipd names them (users), for the
+ *                 sidecar
+ */
+#define PROTO_FIELDS_rec_start(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, U32,	kind,		0, 1)				\
+	F(m, U32,	rate,		8000, 16000)			\
+	F(m, U64,	start_ms,	0, UINT64_MAX)			\
+	F(m, STRV,	streams,	1, PROTO_REC_STREAMS_MAX)	\
+	F(m, STRV,	codecs,		0, PROTO_REC_STREAMS_MAX)	\
+	F(m, STRV,	participants,	0, PROTO_ROWS_MAX)
+
+/*
+ * REC_FRAMES — mediad to recd: consecutive 20 ms frames of one stream,
+ * pcm 16-bit little-endian mono samples, a whole number of frames (320
+ * bytes a frame at 8000 Hz, 640 at 16000).  Frame i has sequence number
+ * seq + i and media timestamp ts + i * samples per frame.  Not answered
+ * (recd acknowledges with REC_ACK every half second), except by ERROR:
+ * PROTO_ERR_NOSESSION when recd has no such recording open (it
+ * restarted: send REC_START again), PROTO_ERR_INVALID for a stream it
+ * does not have or a length that is not whole frames.
+ */
+#define PROTO_FIELDS_rec_frames(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, STR,	stream,		1, PROTO_STREAM_MAX)		\
+	F(m, U32,	seq,		0, UINT32_MAX)			\
+	F(m, U64,	ts,		0, UINT64_MAX)			\
+	F(m, BYTES,	pcm,		1, PROTO_PCM_MAX)
+
+/*
+ * REC_ACK — recd to mediad: what one stream's file holds, in answer to
+ * REC_START (with its request id) and unasked (request id 0) every half
+ * second while it grows.
+ *   seq      the next sequence number recd expects: every frame below it
+ *            is written.  0 when recd has written none of this stream
+ *            since it (re)opened the file; it then takes the seq of the
+ *            next frame that fits
+ *   samples  the file's length in samples: the media time it covers
+ *   resend   1: recd misses frames after samples (it reopened the file,
+ *            or a frame came out of sequence); send every kept frame
+ *            whose end is past samples, in order
+ */
+#define PROTO_FIELDS_rec_ack(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, STR,	stream,		1, PROTO_STREAM_MAX)		\
+	F(m, U32,	seq,		0, UINT32_MAX)			\
+	F(m, U64,	samples,	0, UINT64_MAX)			\
+	F(m, U32,	resend,		0, 1)
+
+/*
+ * REC_GAP — mediad to recd: the frames of a stream from media timestamp
+ * ts, ms long, are lost for good (recd was away longer than mediad keeps
+ * frames); the next frame mediad sends has sequence number seq.  recd
+ * writes silence up to ts + ms (nothing that the file already covers, so
+ * a repeated REC_GAP changes nothing), notes the gap in the sidecar and
+ * expects seq next.  Not answered, but by ERROR as for REC_FRAMES.
+ */
+#define PROTO_FIELDS_rec_gap(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, STR,	stream,		1, PROTO_STREAM_MAX)		\
+	F(m, U32,	seq,		0, UINT32_MAX)			\
+	F(m, U64,	ts,		0, UINT64_MAX)			\
+	F(m, U32,	ms,		1, UINT32_MAX)
+
+/*
+ * REC_STOP — mediad to recd: the recording is over; send it after the
+ * last REC_FRAMES (once they are acknowledged, or resent).  recd pads
+ * every file with silence to samples (the recording's media length; 0:
+ * no padding), closes the files and writes the sidecar's end.  Answered
+ * by REC_DONE; again for a recording recd finished lately (a repeated
+ * REC_STOP gets the same answer), else ERROR (PROTO_ERR_NOSESSION).
+ *   end_ms   UTC, ms since 1970
+ *   reason   why, for the sidecar: "hangup", "timeout", "admin", ...
+ */
+#define PROTO_FIELDS_rec_stop(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, U64,	end_ms,		0, UINT64_MAX)			\
+	F(m, U64,	samples,	0, UINT64_MAX)			\
+	F(m, STR,	reason,		0, PROTO_REASON_MAX)
+
+/*
+ * REC_DONE — recd to mediad: recording rec is closed, in answer to
+ * REC_STOP or REC_START, or unasked (request id 0) when writing failed
+ * (a full disk): then recd has closed what it wrote, takes no more frames
+ * of it, and mediad should stop sending them.
+ *   status   enum proto_rec_status (proto.h)
+ *   reason   why it failed, e.g. "120929_c1_mix.wav: No space left on
+ *            device"; "" when ok
+ *   sidecar  the JSON file's path ("" if none could be written)
+ *   files    every WAV's path, in the order of REC_START's streams
+ *   ms       the length of each file, in ms
+ */
+#define PROTO_FIELDS_rec_done(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, U32,	status,		0, 1)				\
+	F(m, STR,	reason,		0, PROTO_TEXT_MAX)		\
+	F(m, STR,	sidecar,	0, PROTO_PATH_MAX)		\
+	F(m, STRV,	files,		0, PROTO_REC_STREAMS_MAX)	\
+	F(m, U64V,	ms,		0, PROTO_REC_STREAMS_MAX)
 
 #endif

@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libosip2-dev libzmq3-dev libconfig-dev libjansson-dev libjemalloc-dev check
-      libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev libspeexdsp-dev"
+      libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev libspeexdsp-dev
+      libsndfile1-dev"
 # clang and its runtime libraries: the libFuzzer build of tests/fuzz/proto_fuzz
 # ffmpeg: an AMR decoder that is not ours, to check what mediad encodes
 # logrotate, systemd (systemd-analyze verify), util-linux (setpriv), dpkg

@@ -32,12 +32,14 @@ chown parley:parley /var/log/parley /var/lib/parley /var/lib/parley/recordings
 
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload
-	systemctl enable parley.target parley-sipd.service parley-mediad.service
+	systemctl enable parley.target parley-sipd.service parley-mediad.service parley-recd.service
 	systemctl restart parley.target
 	how="systemctl status parley.target; after editing it: systemctl reload parley-sipd"
 else
+	update-rc.d parley-recd defaults
 	update-rc.d parley-mediad defaults
 	update-rc.d parley-sipd defaults
+	/etc/init.d/parley-recd restart
 	/etc/init.d/parley-mediad restart
 	/etc/init.d/parley-sipd restart
 	how="/etc/init.d/parley-sipd status; after editing it: /etc/init.d/parley-sipd reload"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # install.sh — what `make install` puts in place, installed under a
 # directory of the test's own (lib.sh's install_to):
-#   (a) the layout: sipd and mediad in sbin, sipctl in bin, the sample
+#   (a) the layout: sipd, mediad and recd in sbin, sipctl in bin, the sample
 #       parley.conf (mode 0640) in etc/parley, the directories var/lib/
 #       parley/recordings, var/log/parley and run/parley, the init scripts,
 #       the logrotate file, the systemd units and parley.target, the bash
@@ -12,7 +12,7 @@
 #       `systemd-analyze security --offline` stays low, and they have what
 #       the service needs (Type=notify, ExecReload with HUP, User=parley,
 #       Restart=on-failure, the directories, the hardening, and
-#       CAP_NET_BIND_SERVICE for sipd only);
+#       CAP_NET_BIND_SERVICE for sipd only, the recordings for recd);
 #   (c) the installed man pages: `man -l` renders each with no warning, and
 #       man finds each by name in the installed tree;
 #   (d) a second `make install` keeps an edited parley.conf; `make
@@ -30,12 +30,14 @@ fi
 
 # ------------------------------------------------------------ (a) layout
 bad=""
-for f in sbin/sipd sbin/mediad bin/sipctl etc/init.d/parley-sipd etc/init.d/parley-mediad; do
+for f in sbin/sipd sbin/mediad sbin/recd bin/sipctl etc/init.d/parley-sipd etc/init.d/parley-mediad \
+    etc/init.d/parley-recd; do
 	[ -f "$P/$f" ] && [ -x "$P/$f" ] || bad="$bad $f: missing or not executable;"
 done
 for f in etc/logrotate.d/parley lib/systemd/system/parley-sipd.service \
-    lib/systemd/system/parley-mediad.service lib/systemd/system/parley.target \
-    share/bash-completion/completions/sipctl share/man/man8/sipd.8 share/man/man8/mediad.8 \
+    lib/systemd/system/parley-mediad.service lib/systemd/system/parley-recd.service \
+    lib/systemd/system/parley.target share/bash-completion/completions/sipctl \
+    share/man/man8/sipd.8 share/man/man8/mediad.8 share/man/man8/recd.8 \
     share/man/man8/sipctl.8 share/man/man5/parley.conf.5; do
 	[ -f "$P/$f" ] || bad="$bad $f: missing;"
 done
@@ -52,8 +54,9 @@ fi
 check_eq "parley.conf has mode 0640 (it will hold passwords)" 640 \
     "$(stat -c %a "$P/etc/parley/parley.conf" 2>/dev/null)"
 
-gen="$P/etc/init.d/parley-sipd $P/etc/init.d/parley-mediad $P/etc/logrotate.d/parley
-    $P/lib/systemd/system/parley-sipd.service $P/lib/systemd/system/parley-mediad.service
+gen="$P/etc/init.d/parley-sipd $P/etc/init.d/parley-mediad $P/etc/init.d/parley-recd
+    $P/etc/logrotate.d/parley $P/lib/systemd/system/parley-sipd.service
+    $P/lib/systemd/system/parley-mediad.service $P/lib/systemd/system/parley-recd.service
     $P/lib/systemd/system/parley.target"
 # shellcheck disable=SC2086
 left=$(grep -nE '@[A-Za-z_]+@' $gen)
@@ -71,9 +74,11 @@ done
 result "every installed path the scripts and units name exists" "${bad:+missing:$bad}"
 grep -q "^DAEMON=$P/sbin/sipd\$" "$P/etc/init.d/parley-sipd" &&
     grep -q "^# Provides: *parley-sipd\$" "$P/etc/init.d/parley-sipd" &&
-    grep -q "^# Provides: *parley-mediad\$" "$P/etc/init.d/parley-mediad"
+    grep -q "^# Provides: *parley-mediad\$" "$P/etc/init.d/parley-mediad" &&
+    grep -q "^# Provides: *parley-recd\$" "$P/etc/init.d/parley-recd"
 check_eq "each init script is its daemon's (DAEMON=, LSB Provides:)" 0 $?
-if sh -n "$P/etc/init.d/parley-sipd" && sh -n "$P/etc/init.d/parley-mediad"; then
+if sh -n "$P/etc/init.d/parley-sipd" && sh -n "$P/etc/init.d/parley-mediad" &&
+    sh -n "$P/etc/init.d/parley-recd"; then
 	pass "the init scripts are valid sh"
 else
 	fail "the init scripts are valid sh"
@@ -92,14 +97,14 @@ if ! command -v systemd-analyze > /dev/null 2>&1; then
 	skip "systemd-analyze verify the units" "systemd-analyze not installed"
 else
 	out=$(MANPATH=$P/share/man systemd-analyze verify "$U/parley-sipd.service" \
-	    "$U/parley-mediad.service" "$U/parley.target" 2>&1)
+	    "$U/parley-mediad.service" "$U/parley-recd.service" "$U/parley.target" 2>&1)
 	rc=$?
 	if [ $rc -eq 0 ] && [ -z "$out" ]; then
 		pass "systemd-analyze verify: the units and parley.target are clean"
 	else
 		fail "systemd-analyze verify: the units and parley.target are clean" "exit $rc" "$out"
 	fi
-	for u in parley-sipd parley-mediad; do
+	for u in parley-sipd parley-mediad parley-recd; do
 		out=$(systemd-analyze security --offline=yes --threshold=25 "$U/$u.service" 2>&1)
 		rc=$?
 		lvl=$(printf '%s\n' "$out" | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
@@ -112,7 +117,7 @@ else
 	done
 fi
 bad=""
-for u in parley-sipd parley-mediad; do
+for u in parley-sipd parley-mediad parley-recd; do
 	for kv in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' Restart=on-failure User=parley \
 	    Group=parley RuntimeDirectory=parley RuntimeDirectoryPreserve=yes ProtectSystem=strict \
 	    NoNewPrivileges=yes PrivateTmp=yes PrivateDevices=yes ProtectHome=yes \
@@ -129,16 +134,21 @@ grep -qx "AmbientCapabilities=CAP_NET_BIND_SERVICE" "$U/parley-sipd.service" &&
 grep -qx "CapabilityBoundingSet=" "$U/parley-mediad.service" &&
     ! grep -q "AmbientCapabilities" "$U/parley-mediad.service" ||
     bad="$bad mediad: has capabilities;"
-grep -qx "Wants=parley-sipd.service parley-mediad.service" "$U/parley.target" &&
+grep -qx "CapabilityBoundingSet=" "$U/parley-recd.service" &&
+    ! grep -q "AmbientCapabilities" "$U/parley-recd.service" ||
+    bad="$bad recd: has capabilities;"
+grep -qx "StateDirectory=parley/recordings" "$U/parley-recd.service" ||
+    bad="$bad recd: no StateDirectory=parley/recordings;"
+grep -qx "Wants=parley-sipd.service parley-mediad.service parley-recd.service" "$U/parley.target" &&
     grep -qx "WantedBy=multi-user.target" "$U/parley.target" ||
     bad="$bad parley.target: does not want both services, or is not wanted by multi-user.target;"
-result "the units: notify, reload by HUP, restart on failure, user parley, directories, hardening, CAP_NET_BIND_SERVICE for sipd only, parley.target" "$bad"
+result "the units: notify, reload by HUP, restart on failure, user parley, directories, hardening, CAP_NET_BIND_SERVICE for sipd only, the recordings for recd, parley.target" "$bad"
 
 # ------------------------------------------------------------ (c) man pages
 if ! command -v man > /dev/null 2>&1; then
 	skip "man -l renders the installed pages" "man not installed"
 else
-	for page in man8/sipd.8 man8/mediad.8 man8/sipctl.8 man5/parley.conf.5; do
+	for page in man8/sipd.8 man8/mediad.8 man8/recd.8 man8/sipctl.8 man5/parley.conf.5; do
 		out=$(MANWIDTH=80 man --warnings -l "$P/share/man/$page" 2>&1 > "$T/page.txt")
 		rc=$?
 		if [ $rc -eq 0 ] && [ -z "$out" ] && grep -q '^NAME' "$T/page.txt"; then
@@ -148,11 +158,11 @@ else
 		fi
 	done
 	bad=""
-	for name in 8:sipd 8:mediad 8:sipctl 5:parley.conf; do
+	for name in 8:sipd 8:mediad 8:recd 8:sipctl 5:parley.conf; do
 		f=$(man -M "$P/share/man" -w "${name%%:*}" "${name#*:}" 2>&1)
 		[ "$f" = "$P/share/man/man${name%%:*}/${name#*:}.${name%%:*}" ] || bad="$bad ${name#*:}: $f;"
 	done
-	result "man -M finds sipd(8), mediad(8), sipctl(8) and parley.conf(5) in the installed tree" "$bad"
+	result "man -M finds sipd(8), mediad(8), recd(8), sipctl(8) and parley.conf(5) in the installed tree" "$bad"
 fi
 
 # ------------------------------------------------------------ (d) again, uninstall

@@ -1,6 +1,6 @@
 # lib.sh — shared helpers for Parley's integration tests; sourced by each
 # tests/integration/*.sh.  Gives: TAP output, a per-test temp dir, free
-# loopback ports, a parley.conf writer, sipd and mediad start/stop, JSON
+# loopback ports, a parley.conf writer, sipd, mediad and recd start/stop, JSON
 # checks, call-journal assertions, a test-tone check, and a sipp runner
 # that never uses sipp's default ports.
 #
@@ -22,6 +22,8 @@ IT_DIR=$top_srcdir/tests/integration
 SCENARIOS=$IT_DIR/scenarios
 SIPD=$top_builddir/sipd/sipd
 MEDIAD=$top_builddir/mediad/mediad
+RECD=$top_builddir/recd/recd
+RECFEED=$top_builddir/tests/tools/recfeed
 SIPCTL=$top_builddir/sipctl/sipctl
 # the interpreter itself, not a version manager's shim in front of it
 # (pyenv's doubles the start-up time of every helper call)
@@ -494,6 +496,79 @@ kill_mediad() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	_mediad_pid[$1]=
+}
+
+# ---------------------------------------------------------------- recd
+#
+# recd instances are known by a name of the test's choosing; each needs a
+# configuration of its own (recording.dir, control.recorder) when several
+# run at once.
+
+declare -A _recd_pid _recd_log
+_recd_runs=0
+
+# start_recd NAME [CONF] — runs recd -f -c CONF (default $CONF) in the
+# background, stderr to $T/recd-NAME.N.log ($RECD_LOG), and waits until it
+# says it is ready (its control socket is bound).  A TAP line says whether
+# it came up; returns 1 if not.
+start_recd() {
+	local name=$1 conf=${2:-$CONF} pid i
+	_recd_runs=$((_recd_runs + 1))
+	RECD_LOG=$T/recd-$name.$_recd_runs.log
+	_recd_log[$name]=$RECD_LOG
+	"$RECD" -f -c "$conf" 2> "$RECD_LOG" > /dev/null &
+	pid=$!
+	_recd_pid[$name]=$pid
+	_bg_pids+=("$pid")
+	for ((i = 0; i < 100; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			fail "recd $name starts" "recd exited with status $?" "$(tail -n 30 "$RECD_LOG")"
+			_recd_pid[$name]=
+			return 1
+		fi
+		if grep -q ' recd .* ready: ' "$RECD_LOG"; then
+			pass "recd $name starts (pid $pid)"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "recd $name starts" "not ready within 5 s" "$(tail -n 30 "$RECD_LOG")"
+	return 1
+}
+
+# stop_recd NAME — SIGTERM, wait, a TAP line that it exited 0
+stop_recd() {
+	local pid=${_recd_pid[$1]:-} rc
+	if [ -z "$pid" ]; then
+		fail "recd $1 stops cleanly on SIGTERM" "recd $1 is not running"
+		return 1
+	fi
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	_recd_pid[$1]=
+	if [ $rc -eq 0 ]; then
+		pass "recd $1 stops cleanly on SIGTERM (exit 0)"
+	else
+		fail "recd $1 stops cleanly on SIGTERM" "exit status $rc" "$(tail -n 30 "${_recd_log[$1]}")"
+		return 1
+	fi
+}
+
+# kill_recd NAME — SIGKILL, and reap it (no TAP line)
+kill_recd() {
+	local pid=${_recd_pid[$1]:-}
+	[ -n "$pid" ] || return 1
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	_recd_pid[$1]=
+}
+
+# recd_alive NAME — is recd NAME still running?
+recd_alive() {
+	local pid=${_recd_pid[$1]:-}
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
 # wait_until TENTHS CMD [ARG...] — polls CMD every 0.1 s until it succeeds;

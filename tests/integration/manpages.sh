@@ -1,5 +1,5 @@
 #!/bin/bash
-# manpages.sh — the manual pages (man/sipd.8, man/mediad.8, man/sipctl.8,
+# manpages.sh — the manual pages (man/sipd.8, man/mediad.8, man/recd.8, man/sipctl.8,
 # man/parley.conf.5) are well-formed and say what the code does:
 #   (a) lint: `mandoc -T lint` reports nothing (the one message allowed is
 #       STYLE "referenced manual not found" for Parley's own pages, which
@@ -11,7 +11,8 @@
 #       calls) is listed in CALL JOURNAL with exactly the keys it writes
 #       (a key written only under a condition may be left out) and no event
 #       is listed that sipd does not write;
-#   (b') mediad: the same for the options of `mediad -h` and mediad.8;
+#   (b') mediad, recd: the same for the options of `mediad -h` and mediad.8,
+#       of `recd -h` and recd.8;
 #   (c) sipctl: every option (short and long) and every command of
 #       `sipctl --help`, with its number of arguments, is in sipctl.8, and
 #       the other way round; every exit status of the help is explained;
@@ -19,12 +20,13 @@
 #       key common/conf.c accepts is documented (a key of a section as an
 #       item of that section), with the default etc/parley.conf gives; the
 #       configurations in the page's EXAMPLES pass `sipd -t`;
-#   (e) mediad.8: CONFIGURATION lists exactly the keys mediad's sources
+#   (e) mediad.8, recd.8: CONFIGURATION lists exactly the keys the daemon's
+#       sources
 #       and common/service.c read (the parley_conf fields they use, each
 #       traced to its key in common/conf.c), and each of them is in
 #       parley.conf.5 in its section and in etc/parley.conf (set, or
 #       named in a comment); the
-#       configurations in its EXAMPLES pass `mediad -t`.
+#       configurations in its EXAMPLES pass `mediad -t` (`recd -t`).
 # So a new option, command, key or event cannot land without its page.
 #
 # Environment: top_srcdir and top_builddir (absolute; the Makefile sets
@@ -39,8 +41,9 @@ set -u
 MAN=$top_srcdir/man
 SIPD=$top_builddir/sipd/sipd
 MEDIAD=$top_builddir/mediad/mediad
+RECD=$top_builddir/recd/recd
 SIPCTL=$top_builddir/sipctl/sipctl
-PAGES="sipd.8 mediad.8 sipctl.8 parley.conf.5"
+PAGES="sipd.8 mediad.8 recd.8 sipctl.8 parley.conf.5"
 
 # ------------------------------------------------------------------ TAP
 
@@ -74,6 +77,7 @@ for p in $PAGES; do
 done
 [ -x "$SIPD" ] || { echo "Bail out! $SIPD not built"; exit 1; }
 [ -x "$MEDIAD" ] || { echo "Bail out! $MEDIAD not built"; exit 1; }
+[ -x "$RECD" ] || { echo "Bail out! $RECD not built"; exit 1; }
 [ -x "$SIPCTL" ] || { echo "Bail out! $SIPCTL not built"; exit 1; }
 
 # ------------------------------------------------------------------ page helpers
@@ -116,8 +120,8 @@ for p in $PAGES; do
 		rc=$?
 		# Parley's own pages are not installed while they are linted; the
 		# "outdated mandoc.db" notes are about the system's database
-		own=$(printf '%s\n' "$out" | grep -E 'STYLE: referenced manual not found: Xr (sipd 8|mediad 8|sipctl 8|parley\.conf 5)')
-		rest=$(printf '%s\n' "$out" | grep -vE 'STYLE: referenced manual not found: Xr (sipd 8|mediad 8|sipctl 8|parley\.conf 5)' |
+		own=$(printf '%s\n' "$out" | grep -E 'STYLE: referenced manual not found: Xr (sipd 8|mediad 8|recd 8|sipctl 8|parley\.conf 5)')
+		rest=$(printf '%s\n' "$out" | grep -vE 'STYLE: referenced manual not found: Xr (sipd 8|mediad 8|recd 8|sipctl 8|parley\.conf 5)' |
 		    grep -v 'outdated mandoc.db lacks' | grep -v '^$')
 		if [ -z "$rest" ] && [ $rc -le 1 ]; then
 			pass "mandoc -T lint $p: clean"
@@ -150,7 +154,7 @@ for p in $PAGES; do
 	fi
 done
 
-# ------------------------------------------------------------------ (b) sipd, (b') mediad
+# ------------------------------------------------------------------ (b) sipd, (b') mediad, recd
 
 # check_options NAME PROGRAM PAGE — every option letter of `PROGRAM -h` is
 # in PAGE's SYNOPSIS and has an item `.It Fl X`, and PAGE has no others
@@ -182,6 +186,7 @@ check_options() {
 
 check_options sipd "$SIPD" sipd.8
 check_options mediad "$MEDIAD" mediad.8
+check_options recd "$RECD" recd.8
 
 # Events and keys of every journal_write call in sipd's sources, one line
 # per event: "event key key* ..." (key* = written only under a condition).
@@ -526,8 +531,9 @@ check_examples() {
 
 check_examples parley.conf.5 sipd "$SIPD"
 check_examples mediad.8 mediad "$MEDIAD"
+check_examples recd.8 recd "$RECD"
 
-# ------------------------------------------------------------------ (e) mediad.8 CONFIGURATION
+# ------------------------------------------------------------------ (e) mediad.8, recd.8 CONFIGURATION
 
 # "field group.key" for every parley_conf field common/conf.c sets from a
 # key: `"key", &c->field` in a conf_get_* call, or `c->field = ...` after
@@ -562,38 +568,48 @@ awk '
 		}
 	}' "$top_srcdir/common/conf.c" | sort -u > "$T/conf.fields"
 
-# the keys mediad reads: its sources' ->field and .field names that are such
-# fields, and those of common/service.c, which every daemon runs at start
-grep -ohE -- '(->|\.)[a-z_]+' "$top_srcdir"/mediad/*.c "$top_srcdir"/common/service.c |
-    sed 's/^->//; s/^\.//' | sort -u > "$T/mediad.names"
-awk -F'\t' 'NR == FNR { used[$1] = 1; next } ($1 in used) { print $2 }' \
-    "$T/mediad.names" "$T/conf.fields" | sort -u > "$T/mediad.keys"
-sh_src mediad.8 CONFIGURATION | awk '/^\.It Ic [a-z_]+\.[a-z_]+$/ { print $3 }' | sort -u \
-    > "$T/mediad.page"
+# check_config_keys NAME — NAME.8's CONFIGURATION lists exactly the keys
+# NAME reads: the fields its sources (NAME/*.c) and common/service.c, which
+# every daemon runs at start, take from a parley_conf (conf->field, or
+# through a pointer named c or nc: proto messages have fields of the same
+# names, such as codecs); and each of them is in parley.conf.5 and
+# etc/parley.conf
+check_config_keys() {
+	local name=$1 k sec key bad
+	grep -ohE -- '\<(conf|c|nc)->[a-z_]+' "$top_srcdir/$name"/*.c "$top_srcdir"/common/service.c |
+	    sed 's/^.*->//' | sort -u > "$T/$name.names"
+	awk -F'\t' 'NR == FNR { used[$1] = 1; next } ($1 in used) { print $2 }' \
+	    "$T/$name.names" "$T/conf.fields" | sort -u > "$T/$name.keys"
+	sh_src "$name.8" CONFIGURATION | awk '/^\.It Ic [a-z_]+\.[a-z_]+$/ { print $3 }' | sort -u \
+	    > "$T/$name.page"
 
-if [ "$(wc -l < "$T/conf.fields")" -lt 30 ] || [ "$(wc -l < "$T/mediad.keys")" -lt 3 ]; then
-	fail "the keys mediad reads, traced through common/conf.c" \
-	    "found only these fields:" "$(cat "$T/conf.fields")" "mediad reads:" "$(cat "$T/mediad.keys")"
-else
-	pass "the keys mediad reads, traced through common/conf.c ($(wc -l < "$T/mediad.keys"))"
-	diag "$(cat "$T/mediad.keys")"
-fi
-bad=""
-for k in $(comm -23 "$T/mediad.keys" "$T/mediad.page"); do
-	bad="$bad $k: read by mediad, not in CONFIGURATION;"
-done
-for k in $(comm -13 "$T/mediad.keys" "$T/mediad.page"); do
-	bad="$bad $k: in CONFIGURATION, not read by mediad;"
-done
-result "mediad.8 CONFIGURATION lists every key mediad reads, and no others" "$bad"
-bad=""
-while IFS=. read -r sec key; do
-	awk -F'\t' -v s="$sec" -v k="$key" '$1 == s && $2 == k { f = 1 } END { exit !f }' \
-	    "$T/page.keys" || bad="$bad $sec.$key: no item in parley.conf.5 .Ss $sec;"
-	awk -F'\t' -v s="$sec" -v k="$key" '($1 == s || $1 == "#") && $2 == k { f = 1 } END { exit !f }' \
-	    "$T/etc.keys" || bad="$bad $sec.$key: not in etc/parley.conf;"
-done < "$T/mediad.page"
-result "the keys of mediad.8 CONFIGURATION are in parley.conf.5 and etc/parley.conf" "$bad"
+	if [ "$(wc -l < "$T/conf.fields")" -lt 30 ] || [ "$(wc -l < "$T/$name.keys")" -lt 3 ]; then
+		fail "the keys $name reads, traced through common/conf.c" \
+		    "found only these fields:" "$(cat "$T/conf.fields")" "$name reads:" "$(cat "$T/$name.keys")"
+	else
+		pass "the keys $name reads, traced through common/conf.c ($(wc -l < "$T/$name.keys"))"
+		diag "$(cat "$T/$name.keys")"
+	fi
+	bad=""
+	for k in $(comm -23 "$T/$name.keys" "$T/$name.page"); do
+		bad="$bad $k: read by $name, not in CONFIGURATION;"
+	done
+	for k in $(comm -13 "$T/$name.keys" "$T/$name.page"); do
+		bad="$bad $k: in CONFIGURATION, not read by $name;"
+	done
+	result "$name.8 CONFIGURATION lists every key $name reads, and no others" "$bad"
+	bad=""
+	while IFS=. read -r sec key; do
+		awk -F'\t' -v s="$sec" -v k="$key" '$1 == s && $2 == k { f = 1 } END { exit !f }' \
+		    "$T/page.keys" || bad="$bad $sec.$key: no item in parley.conf.5 .Ss $sec;"
+		awk -F'\t' -v s="$sec" -v k="$key" '($1 == s || $1 == "#") && $2 == k { f = 1 } END { exit !f }' \
+		    "$T/etc.keys" || bad="$bad $sec.$key: not in etc/parley.conf;"
+	done < "$T/$name.page"
+	result "the keys of $name.8 CONFIGURATION are in parley.conf.5 and etc/parley.conf" "$bad"
+}
+
+check_config_keys mediad
+check_config_keys recd
 
 echo "1..$n"
 [ $nfailed -eq 0 ]

@@ -367,6 +367,91 @@ sample_node_reset(struct proto_msg *m)
 	m->u.node_reset.why = (char *)"node came back after 3 s without heartbeat";
 }
 
+static const char *const sample_streams[] = { "caller", "callee", "mix" };
+static const char *const sample_rec_codecs[] = { "PCMA", "AMR-WB", "" };
+static const char *const sample_parts[] = { "1001", "Obsadené ☎" };
+
+static void
+sample_rec_start(struct proto_msg *m)
+{
+	struct proto_rec_start *r = &m->u.rec_start;
+
+	r->rec = (char *)"65418859@192.168.2.159";
+	r->kind = PROTO_REC_CALL;
+	r->rate = 16000;
+	r->start_ms = UINT64_C(1795176569389);
+	r->streams.n = 3;
+	r->streams.v = (char **)sample_streams;
+	r->codecs.n = 3;
+	r->codecs.v = (char **)sample_rec_codecs;
+	r->participants.n = 2;
+	r->participants.v = (char **)sample_parts;
+}
+
+/* two 20 ms frames at 8000 Hz, a sample of each extreme among them */
+static uint8_t sample_pcm[640] = { 0xff, 0x7f, 0x00, 0x80 };
+
+static void
+sample_rec_frames(struct proto_msg *m)
+{
+	struct proto_rec_frames *f = &m->u.rec_frames;
+
+	f->rec = (char *)"room-800";
+	f->stream = (char *)"p12";
+	f->seq = UINT32_MAX;
+	f->ts = UINT64_C(1) << 40;
+	f->pcm.p = sample_pcm;
+	f->pcm.len = sizeof(sample_pcm);
+}
+
+static void
+sample_rec_ack(struct proto_msg *m)
+{
+	m->u.rec_ack.rec = (char *)"a";
+	m->u.rec_ack.stream = (char *)"mix";
+	m->u.rec_ack.seq = 0;
+	m->u.rec_ack.samples = 80160;
+	m->u.rec_ack.resend = 1;
+}
+
+static void
+sample_rec_gap(struct proto_msg *m)
+{
+	m->u.rec_gap.rec = (char *)"room-conference";
+	m->u.rec_gap.stream = (char *)"caller";
+	m->u.rec_gap.seq = 1700;
+	m->u.rec_gap.ts = 272000;
+	m->u.rec_gap.ms = 1;
+}
+
+static void
+sample_rec_stop(struct proto_msg *m)
+{
+	m->u.rec_stop.rec = (char *)"65418859@192.168.2.159";
+	m->u.rec_stop.end_ms = UINT64_MAX;
+	m->u.rec_stop.samples = 0;
+	m->u.rec_stop.reason = (char *)"";
+}
+
+static const char *const sample_files[] = {
+	"/var/lib/parley/recordings/2026/11/20/120929_65418859_192.168.2.159_caller.wav",
+	"/var/lib/parley/recordings/2026/11/20/120929_65418859_192.168.2.159_mix.wav" };
+
+static void
+sample_rec_done(struct proto_msg *m)
+{
+	struct proto_rec_done *d = &m->u.rec_done;
+
+	d->rec = (char *)"65418859@192.168.2.159";
+	d->status = PROTO_REC_FAILED;
+	d->reason = (char *)"120929_65418859_192.168.2.159_mix.wav: No space left on device";
+	d->sidecar = (char *)"";
+	d->files.n = 2;
+	d->files.v = (char **)sample_files;
+	d->ms.n = 2;
+	d->ms.v = sample_u64;
+}
+
 struct sample {
 	uint16_t	 type;
 	const char	*name;

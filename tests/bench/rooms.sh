@@ -52,8 +52,11 @@
 #   DISTURBED=5 RETRIES=1
 #   SLEEP=0                       1: roomload sleeps in epoll (-S -g 1000) instead
 #                                 of busy polling
-#   PERF=0                        1: perf record -g mediad over each window
-#                                 (perf.data and a report under $OUT)
+#   PERF=0                        1: after each N's measured run, one more run
+#                                 with perf record -g on mediad over its window
+#                                 (not in the table: perf costs mediad CPU), sorted
+#                                 by tests/bench/perfsplit.py into where the time
+#                                 goes (system calls, decode, encode, mix, ...)
 #   NO_DOC=0
 #   REPORT_FROM=DIR               no runs: the table and the doc section from an
 #                                 earlier run's output directory
@@ -179,6 +182,7 @@ run() {	# codec n
 		return
 	fi
 	echo "$best" > "$OUT/$codec-$n.kept"
+	[ "$PERF" = 1 ] && run_try "$codec" "$n" perf
 	load_result "$codec" "$n"
 	printf '  %-6s %4d: mediad %s %% (+%s), %s us/participant/s, ticks %s/%s, late %s, encodes %s, received %s/s per participant, lost %s, roomload work %s %% (try %d kept)\n' \
 	    "$codec" "$n" "${R[$codec,$n,mediad_cpu_pct]}" "${R[$codec,$n,softirqd_pct]}" \
@@ -188,13 +192,15 @@ run() {	# codec n
 }
 
 # One try: a fresh mediad, roomload; its RESULT line in $OUT/CODEC-N.tTRY.result.
+# With try "perf", the profiled run: $OUT/CODEC-N.tperf.split says where
+# mediad's time went.
 run_try() {	# codec n try
 	local codec=$1 n=$2 tag=$1-$2.t$3 rc args=()
 	wait_load
 	echo "$LOAD1" > "$OUT/$tag.load"
 	start_mediad "$tag"
 	[ "$SLEEP" = 1 ] && args=(-S -g 1000)
-	if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+	if [ "$3" = perf ]; then
 		# roomload joins first: the window starts about WARMUP s after it starts sending
 		( sleep "$(awk -v w="$WARMUP" -v n="$n" 'BEGIN { print w + 1 + n / 1000 }')"
 		  exec perf record -q -g -p "$MEDIAD_PID" -o "$OUT/$tag.perf.data" -- sleep "$WINDOW" ) \
@@ -213,6 +219,8 @@ run_try() {	# codec n try
 		PERF_PID=
 		perf report -i "$OUT/$tag.perf.data" --no-children --percent-limit 0.5 --stdio \
 		    > "$OUT/$tag.perf.txt" 2>/dev/null
+		perf script -i "$OUT/$tag.perf.data" -F ip,sym,dso 2>/dev/null |
+		    python3 "$HERE/perfsplit.py" > "$OUT/$tag.split"
 	fi
 	if ! kill -0 "$MEDIAD_PID" 2>/dev/null; then
 		say "  mediad died during the run; its log: $OUT/$tag.mediad.log"
@@ -238,6 +246,10 @@ load_result() {	# codec n
 	    R[$codec,$n,disturbed]=1
 	R[$codec,$n,cpu]=$(awk -v a="${R[$codec,$n,mediad_cpu_pct]}" -v b="${R[$codec,$n,softirqd_pct]}" 'BEGIN { printf "%.1f", a + b }')
 	R[$codec,$n,audio]=$(audio "$codec" "$n")
+	[ -s "$OUT/$codec-$n.tperf.split" ] &&
+	    R[$codec,$n,split]=$(awk '$1 == "samples" { next } $2 >= 0.5 { sub(/_/, " ", $1); printf "%s%s %s %%", sep, $1, $2; sep = ", " }' \
+		"$OUT/$codec-$n.tperf.split")
+	return 0
 }
 
 # The audio check: the listener hears every tone, talker 0 every tone but its own.
@@ -301,6 +313,32 @@ bar_one() {	# codec n label
 	}'
 }
 
+# What the figures say beyond the table.
+notes() {
+	local codec n
+	for codec in PCMA AMR-WB; do
+		n=$(for r in "${RUNS[@]}"; do set -- $r; [ "$1" = "$codec" ] && has "$1" "$2" && echo "$2"; done | sort -n | tail -1)
+		[ -n "$n" ] || continue
+		awk -v c="$codec" -v n="$n" -v cpu="$(val "$codec" "$n" cpu)" 'BEGIN {
+			if (cpu + 0 > 0)
+				printf "- Headroom, %s: at %d participants mediad used %.1f %% of its core; if the cost grew linearly from there, one core would carry about %d (an estimate, not measured; the cost per participant falls as N grows, see below).\n", c, n, cpu, int(n * 100 / cpu / 10) * 10 }'
+	done
+	echo "- The CPU per participant falls as N grows: in a small room mediad sleeps between packets, and every packet that arrives wakes it (*epoll* in a PERF=1 profile); in a large one packets queue while it works, and each wake-up serves several."
+	grep -q 'nested_pvm=1' /proc/cmdline 2>/dev/null &&
+	    echo "- This machine is a VM whose kernel runs as a nested PVM guest: system calls, wake-ups and the network path cost several times what they do on bare metal, so absolute figures are this machine's."
+	return 0
+}
+
+# Where mediad's time went in the profiled runs.
+profile() {
+	local r codec n
+	for r in "${RUNS[@]}"; do
+		read -r codec n <<< "$r"
+		[ -n "$(val "$codec" "$n" split)" ] || continue
+		echo "- $codec, $n participants (perf, a run of its own; mediad at $(sed -n 's/.* mediad_cpu_pct=\([0-9.]*\).*/\1/p' "$OUT/$codec-$n.tperf.result") % under perf): $(val "$codec" "$n" split)."
+	done
+}
+
 verdict() {
 	local ok=1
 	bar_one PCMA 1000 "1,000-participant G.711 room, $TALKERS talkers" || ok=0
@@ -356,13 +394,26 @@ write_doc() {	# table file
 		echo "  to ${QUIET_WAIT} s for it to fall under ${LOAD_MAX}; this machine is shared with other work)."
 		echo "  *Waiting for the CPU*: time mediad and roomload were runnable while another task had"
 		echo "  their CPU (schedstat), in % of the window; a run where mediad waited more than"
-		echo "  ${DISTURBED} % is run again (up to ${RETRIES} more times), and the least disturbed try kept."
+		echo "  ${DISTURBED} % is run again (at most ${RETRIES} more), and the least disturbed try is kept."
 		echo
 		cat "$1"
 		echo
 		verdict
+		notes
 		echo
-		[ -f "$OUT/notes.md" ] && { cat "$OUT/notes.md"; echo; }
+		if [ -n "$(profile)" ]; then
+			echo "Where mediad's time goes, by \`perf record -g\` over the window of one more run per N,"
+			echo "each sample sorted by \`tests/bench/perfsplit.py\`: kernel time by the system call it is"
+			echo "in (*send*: \`sendto\` of the mixes up to the loopback device; *delivery*: the part of"
+			echo "\`sendto\` that on loopback delivers the packet into the phone's socket, which a real NIC"
+			echo "leaves to the receiving host; *receive*: \`recvmmsg\`; *epoll*: waiting, sleeping and"
+			echo "being woken), user time by the function it is in (*mediad*: the packet path, the"
+			echo "room and event loops; mediad has no frame pointers, so user time is not traced to its"
+			echo "callers, and *libc* is mostly \`memcpy\`/\`memset\`).  Shares under 0.5 % left out."
+			echo
+			profile
+			echo
+		fi
 	} > "$sec"
 	if [ -f "$doc" ]; then
 		awk -v sec="$sec" '
@@ -399,7 +450,11 @@ else
 	make -s -C "$BUILD" tests/bench/roomload mediad/mediad >&2 ||
 	    die "build failed (configure $BUILD first)"
 	RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-	for v in G711 AMRWB TALKERS WARMUP WINDOW MEDIAD_CPU LOAD_CPU LOAD_MAX QUIET_WAIT DISTURBED RETRIES SLEEP RUN_DATE; do
+	if [ "$PERF" = 1 ]; then
+		command -v perf >/dev/null || die "PERF=1: perf not found"
+		command -v python3 >/dev/null || die "PERF=1: python3 not found"
+	fi
+	for v in G711 AMRWB TALKERS WARMUP WINDOW MEDIAD_CPU LOAD_CPU LOAD_MAX QUIET_WAIT DISTURBED RETRIES SLEEP PERF RUN_DATE; do
 		printf "%s='%s'\n" "$v" "${!v}"
 	done > "$OUT/params"
 	say "parley room bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"
@@ -416,6 +471,9 @@ echo
 cat "$OUT/table.md"
 echo
 verdict
+notes
+echo
+profile
 echo
 [ -n "$REPORT_FROM" ] || say "every run: $OUT/runs.txt; run took $(( $(date +%s) - TSTART )) s"
 [ "$NO_DOC" = 1 ] || write_doc "$OUT/table.md"

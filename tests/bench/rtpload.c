@@ -43,9 +43,7 @@
  * run it pinned to its own CPU (taskset).  No allocation per packet.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <inttypes.h>
@@ -65,6 +63,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tests/bench/procstat.h"
 
 #define PERIOD_NS	20000000ull	/* 20 ms: one G.711 frame */
 #define PKT_LEN		172		/* RTP header + 160 bytes */
@@ -161,15 +161,6 @@ die(const char *fmt, ...)
 }
 
 static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
 real_ns(void)
 {
 	struct timespec ts;
@@ -187,9 +178,9 @@ clock_offset(void)
 	int i;
 
 	for (i = 0; i < 20; i++) {
-		a = mono_ns();
+		a = procstat_mono_ns();
 		r = real_ns();
-		b = mono_ns();
+		b = procstat_mono_ns();
 		if (b - a < best) {
 			best = b - a;
 			off = (int64_t)r - (int64_t)(a + (b - a) / 2);
@@ -241,103 +232,8 @@ hist_q(const struct hist *h, double q)
 
 /* ------------------------------------------------------------ /proc */
 
-static uint64_t
-proc_ticks(pid_t pid)
-{
-	char path[64], buf[2048], *p;
-	unsigned long long ut = 0, st = 0;
-	ssize_t n;
-	int fd;
-
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* fields after "(comm) ": state is field 3, utime 14, stime 15 */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	    &ut, &st) != 2)
-		return 0;
-	return ut + st;
-}
-
-static uint64_t
-self_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* the pid of ksoftirqd/cpu, or 0 */
-static pid_t
-softirqd_pid(int cpu)
-{
-	char path[300], want[32], comm[64];
-	struct dirent *d;
-	pid_t pid = 0;
-	DIR *dir;
-	FILE *f;
-
-	if (cpu < 0 || (dir = opendir("/proc")) == NULL)
-		return 0;
-	snprintf(want, sizeof(want), "ksoftirqd/%d\n", cpu);
-	while (pid == 0 && (d = readdir(dir)) != NULL) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		if (fgets(comm, sizeof(comm), f) != NULL && strcmp(comm, want) == 0)
-			pid = (pid_t)atoi(d->d_name);
-		fclose(f);
-	}
-	closedir(dir);
-	return pid;
-}
-
 static pid_t	 softirqd;	/* ksoftirqd of the relay's CPU (-c) */
 static pid_t	 softirqd_self;	/* ksoftirqd of rtpload's CPU */
-
-/*
- * Time on the CPU and time runnable but waiting for it (another task had
- * the CPU), summed over the threads of pid (/proc/PID/task/TID/schedstat).
- */
-static void
-sched_times(pid_t pid, uint64_t *run, uint64_t *wait)
-{
-	char path[300];
-	unsigned long long r, w;
-	struct dirent *d;
-	DIR *dir;
-	FILE *f;
-
-	*run = *wait = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	if (pid <= 0 || (dir = opendir(path)) == NULL)
-		return;
-	while ((d = readdir(dir)) != NULL) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, d->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		if (fscanf(f, "%llu %llu", &r, &w) == 2) {
-			*run += r;
-			*wait += w;
-		}
-		fclose(f);
-	}
-	closedir(dir);
-}
 
 static void
 cpu_read(struct cpu_snap *s, pid_t relay)
@@ -348,17 +244,17 @@ cpu_read(struct cpu_snap *s, pid_t relay)
 	int c, n;
 
 	memset(s, 0, sizeof(*s));
-	s->t = mono_ns();
-	s->relay = proc_ticks(relay);
-	s->softirqd = proc_ticks(softirqd);
-	s->self = self_cpu_ns();
-	sched_times(relay, &s->relay_run, &s->relay_wait);
+	s->t = procstat_mono_ns();
+	s->relay = procstat_ticks(relay);
+	s->softirqd = procstat_ticks(softirqd);
+	s->self = procstat_self_ns();
+	procstat_sched(relay, &s->relay_run, &s->relay_wait);
 	{
 		uint64_t r, w;
 
-		sched_times(getpid(), &r, &s->self_wait);
-		sched_times(softirqd, &s->sirq_run[0], &w);
-		sched_times(softirqd_self, &s->sirq_run[1], &w);
+		procstat_sched(getpid(), &r, &s->self_wait);
+		procstat_sched(softirqd, &s->sirq_run[0], &w);
+		procstat_sched(softirqd_self, &s->sirq_run[1], &w);
 	}
 	if ((f = fopen("/proc/net/softnet_stat", "r")) != NULL) {
 		unsigned int processed, dropped;
@@ -666,7 +562,7 @@ ep_send(struct ep *e, uint32_t idx, uint64_t when)
 	if (raw_fd >= 0) {
 		p = frames[nframes];
 		memcpy(p, e->hdr, FRAME_HDR);
-		now = mono_ns();
+		now = procstat_mono_ns();
 		rtp_fill(p + FRAME_HDR, e, idx, now);
 		fpend[nframes].e = e;
 		fpend[nframes].when = when;
@@ -674,7 +570,7 @@ ep_send(struct ep *e, uint32_t idx, uint64_t when)
 		if (++nframes == RAW_BATCH)
 			raw_flush();
 	} else {
-		now = mono_ns();
+		now = procstat_mono_ns();
 		rtp_fill(txbuf, e, idx, now);
 		n = sendto(e->fd, txbuf, PKT_LEN, 0, (struct sockaddr *)&e->dst,
 		    sizeof(e->dst));
@@ -770,7 +666,7 @@ ep_recv(uint32_t i)
 			n_recv_err++;
 		return;
 	}
-	now = mono_ns();
+	now = procstat_mono_ns();
 	for (k = 0; k < n; k++) {
 		got = 0;
 		for (c = CMSG_FIRSTHDR(&rmsg[k].msg_hdr); c != NULL;
@@ -817,7 +713,7 @@ send_due(uint64_t now)
 		}
 		due = t0 + cycle * PERIOD_NS + phase[pos];
 		if (++k % 64 == 0)
-			now = mono_ns();
+			now = procstat_mono_ns();
 	}
 	if (raw_fd >= 0)
 		raw_flush();
@@ -833,10 +729,10 @@ send_due(uint64_t now)
 static int
 noise_probe(double secs)
 {
-	uint64_t start = mono_ns(), prev = start, now, d, lost = 0, max = 0;
+	uint64_t start = procstat_mono_ns(), prev = start, now, d, lost = 0, max = 0;
 	uint64_t g100 = 0, g1ms = 0, end = start + (uint64_t)(secs * 1e9);
 
-	while ((now = mono_ns()) < end) {
+	while ((now = procstat_mono_ns()) < end) {
 		d = now - prev;
 		prev = now;
 		if (d > 10000)
@@ -850,12 +746,12 @@ noise_probe(double secs)
 	}
 	/* and what the cheapest system call costs here (VMs differ widely) */
 	{
-		uint64_t t = mono_ns();
+		uint64_t t = procstat_mono_ns();
 		int i;
 
 		for (i = 0; i < 100000; i++)
 			(void)syscall(SYS_getppid);
-		d = (mono_ns() - t) / 100000;
+		d = (procstat_mono_ns() - t) / 100000;
 	}
 	printf("RESULT mode=probe secs=%.1f taken_pct=%.2f gaps_100us_per_s=%.1f "
 	    "gaps_1ms_per_s=%.1f max_gap_us=%.0f syscall_ns=%" PRIu64 "\n", secs,
@@ -925,7 +821,7 @@ main(int argc, char **argv)
 		case 'd': direct = 1; break;
 		case 's': setup = optarg; break;
 		case 'p': relay = (pid_t)strtol(optarg, NULL, 10); break;
-		case 'c': softirqd = softirqd_pid(atoi(optarg)); break;
+		case 'c': softirqd = procstat_softirqd(atoi(optarg)); break;
 		case 'G': probe = strtod(optarg, NULL); break;
 		case 'b': first_port = strtoul(optarg, NULL, 10); break;
 		case 'w': warmup = strtod(optarg, NULL); break;
@@ -959,7 +855,7 @@ main(int argc, char **argv)
 	    (order = calloc(neps, sizeof(*order))) == NULL ||
 	    (ours = calloc(8192, 1)) == NULL || (relayports = calloc(8192, 1)) == NULL)
 		die("out of memory");
-	srandom((unsigned)(mono_ns() ^ (uint64_t)getpid()));
+	srandom((unsigned)(procstat_mono_ns() ^ (uint64_t)getpid()));
 	run_id = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	memset(txbuf, 0xd5, sizeof(txbuf));	/* A-law silence */
 	if (raw)
@@ -1000,19 +896,19 @@ main(int argc, char **argv)
 		phase[i] = (uint64_t)i * PERIOD_NS / neps;
 	}
 
-	softirqd_self = softirqd_pid(sched_getcpu());
+	softirqd_self = procstat_softirqd(sched_getcpu());
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	udp_drops(ours, relayports, &d0o, &d0r, &d0x);
 	real_minus_mono = clock_offset();
-	t0 = mono_ns() + 1000000;	/* the first sweep starts 1 ms from now */
+	t0 = procstat_mono_ns() + 1000000;	/* the first sweep starts 1 ms from now */
 	w0 = t0 + (uint64_t)(warmup * 1e9);
 	w1 = w0 + (uint64_t)(window * 1e9);
 	stop_at = w1 + DRAIN_NS;
 	due = t0 + phase[0];
 
 	for (;;) {
-		now = mono_ns();
+		now = procstat_mono_ns();
 		if (idle_iter && now >= w0 && now < w1)
 			idle_ns += now - last;
 		last = now;
@@ -1044,7 +940,7 @@ main(int argc, char **argv)
 				until = (until + tick_ns - 1) / tick_ns * tick_ns;
 			if (!have_s0 && w0 < until)
 				until = w0;
-			now = mono_ns();
+			now = procstat_mono_ns();
 			if (until <= now) {
 				to.tv_sec = 0;
 				to.tv_nsec = 0;
@@ -1066,7 +962,7 @@ main(int argc, char **argv)
 			ep_recv(evs[c].data.u32);
 			/* a long batch of receptions must not delay the sends */
 			if (sending && (c + 1) % SEND_CHECK == 0)
-				send_due(mono_ns());
+				send_due(procstat_mono_ns());
 		}
 	}
 	if (!have_s0 || !have_s1)

@@ -30,7 +30,6 @@
 #include "mediad.h"
 
 #define CTL_BUDGET	256	/* messages per wake-up before yielding to the packet path */
-#define CTL_MAX_PARTS	3	/* routing id, optional empty delimiter, payload */
 
 #define CTL_PEERS	16	/* sipd instances remembered */
 
@@ -42,10 +41,7 @@ struct ctl_peer {
 };
 
 struct ctl {
-	void			*sock;
-	int			 fd;
-	char			*path;
-	struct loop_timer	 t_more;
+	struct zsock_srv	*srv;		/* the ROUTER, read in the loop */
 	struct ctl_peer		 peers[CTL_PEERS];
 };
 
@@ -59,11 +55,7 @@ struct ctl_req {
 static void
 ctl_reply(struct mediad *md, const struct ctl_req *rq, void *buf, size_t len)
 {
-	int err = zsock_send(md->ctl->sock, rq->env, rq->nenv, buf, len);
-
-	if (err != 0)
-		log_warnx("ctl: answer dropped: %s", zmq_strerror(err));
-	free(buf);
+	zsock_srv_reply(md->ctl->srv, rq->env, rq->nenv, buf, len);
 }
 
 /* Remembers that the peer with routing id id said HELLO now. */
@@ -317,87 +309,35 @@ ctl_send_timeout(struct mediad *md, const void *owner, size_t owner_len, const c
 {
 	void *buf;
 	size_t len;
-	int err;
 
 	if (md->ctl == NULL || owner_len == 0)
 		return;
 	if (proto_encode_session_timeout(0, call, idle_ms, &buf, &len) != 0)
 		return;
-	if (zmq_send(md->ctl->sock, owner, owner_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-	    zmq_send(md->ctl->sock, buf, len, ZMQ_DONTWAIT) < 0) {
-		err = errno;
-		log_warnx("ctl: timeout of %s not sent: %s", call, zmq_strerror(err));
-	}
-	free(buf);
+	zsock_srv_send_to(md->ctl->srv, owner, owner_len, buf, len);
 }
 
 static void
-ctl_recv(struct mediad *md)
+ctl_recv(struct zsock_srv *srv, zmq_msg_t *env, size_t nenv, const void *data, size_t len,
+    void *arg)
 {
-	struct ctl *c = md->ctl;
-	zmq_msg_t parts[CTL_MAX_PARTS];
-	struct ctl_req rq = { .md = md };
+	struct ctl_req rq = { .md = arg, .env = env, .nenv = nenv };
 	struct proto_msg m;
-	size_t n = 0, i, len, blen;
-	const void *data;
+	size_t blen;
 	void *buf;
 	int err;
 
-	if ((err = zsock_recv(c->sock, parts, CTL_MAX_PARTS, &n)) != 0) {
-		if (err != EAGAIN)
-			log_warnx("ctl: receive: %s", zmq_strerror(err));
-		return;
-	}
-	if (n < 2) {
-		log_warnx("ctl: dropped a message of too few frames");
-		goto out;
-	}
-	rq.env = parts;
-	rq.nenv = n - 1;
-	data = zmq_msg_data(&parts[n - 1]);
-	len = zmq_msg_size(&parts[n - 1]);
 	if ((err = proto_decode(data, len, &m)) == 0) {
 		if (m.type == PROTO_ERROR) {
 			log_warnx("ctl: a peer sent ERROR %u: %s", m.u.error.code, m.u.error.text);
 			proto_msg_free(&m);
-			goto out;
+			return;
 		}
 		err = proto_dispatch(&m, &ctl_handlers, &rq);
 		proto_msg_free(&m);
 	}
-	if (err != 0) {
-		if (proto_encode_refusal(data, len, err, &buf, &blen) == 0)
-			ctl_reply(md, &rq, buf, blen);
-	}
-out:
-	for (i = 0; i < n; i++)
-		zmq_msg_close(&parts[i]);
-}
-
-static void
-ctl_drain(struct mediad *md)
-{
-	size_t n;
-
-	for (n = 0; zsock_readable(md->ctl->sock); n++) {
-		if (n == CTL_BUDGET) {
-			loop_timer_start(md->loop, &md->ctl->t_more, 0);
-			return;
-		}
-		ctl_recv(md);
-	}
-}
-
-static void
-ctl_on_fd(int fd, uint32_t events, void *arg)
-{
-	ctl_drain(arg);
-}
-
-static void
-ctl_on_more(void *arg)
-{
-	ctl_drain(arg);
+	if (err != 0 && proto_encode_refusal(data, len, err, &buf, &blen) == 0)
+		ctl_reply(rq.md, &rq, buf, blen);
 }
 
 int
@@ -407,36 +347,24 @@ ctl_open(struct mediad *md)
 	struct ctl *c = xcalloc(1, sizeof(*c));
 	int err;
 
-	loop_timer_init(&c->t_more, ctl_on_more, md);
-	/* requests are small */
-	if ((err = zsock_router(md->zmq, ep, PROTO_HDR_LEN + 64 * 1024, "ctl", &c->sock, &c->fd,
-	    &c->path)) != 0) {
-		free(c);
-		return err;
-	}
-	if ((err = loop_fd_add(md->loop, c->fd, EPOLLIN, ctl_on_fd, md)) != 0) {
-		zmq_close(c->sock);
-		zsock_unlink(c->path);
-		free(c);
-		return err;
-	}
 	md->ctl = c;
+	/* requests are small */
+	if ((err = zsock_srv_open(&c->srv, md->loop, md->zmq, ep, PROTO_HDR_LEN + 64 * 1024,
+	    CTL_BUDGET, "ctl", ctl_recv, md)) != 0) {
+		md->ctl = NULL;
+		free(c);
+		return err;
+	}
 	log_info("ctl: control socket on %s", ep);
-	ctl_drain(md);
 	return 0;
 }
 
 void
 ctl_close(struct mediad *md)
 {
-	struct ctl *c = md->ctl;
-
-	if (c == NULL)
+	if (md->ctl == NULL)
 		return;
-	loop_timer_stop(md->loop, &c->t_more);
-	loop_fd_del(md->loop, c->fd);
-	zmq_close(c->sock);
-	zsock_unlink(c->path);
-	free(c);
+	zsock_srv_close(md->ctl->srv);
+	free(md->ctl);
 	md->ctl = NULL;
 }

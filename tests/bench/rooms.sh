@@ -409,7 +409,8 @@ write_doc() {	# table file
 			echo "leaves to the receiving host; *receive*: \`recvmmsg\`; *epoll*: waiting, sleeping and"
 			echo "being woken), user time by the function it is in (*mediad*: the packet path, the"
 			echo "room and event loops; mediad has no frame pointers, so user time is not traced to its"
-			echo "callers, and *libc* is mostly \`memcpy\`/\`memset\`).  Shares under 0.5 % left out."
+			echo "callers; *libc* is mostly its system-call wrappers and \`clock_gettime\`).  Shares under 0.5 %"
+			echo "left out."
 			echo
 			profile
 			echo

@@ -42,7 +42,8 @@ bench_stop() {	# pid
 }
 
 # Puts the section in file sec into doc in place of the section headed
-# title (a "## " line, up to the next one), or at the end.
+# title (a "## " line, up to the next one), or at the end; the doc ends
+# without a blank line.
 bench_doc_section() {	# doc title sec
 	if [ -f "$1" ]; then
 		awk -v sec="$3" -v title="## $2" '
@@ -50,10 +51,10 @@ bench_doc_section() {	# doc title sec
 		    line == title { while ((getline l < sec) > 0) print l; skip = 1; done = 1; next }
 		    skip && /^## / { skip = 0 }
 		    !skip { print }
-		    END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }' "$1" > "$1.new" &&
-		    mv "$1.new" "$1"
+		    END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }' "$1"
 	else
-		{ echo "# Benchmarks"; echo; cat "$3"; } > "$1"
-	fi
+		echo "# Benchmarks"; echo; cat "$3"
+	fi | awk 'NF == 0 { blank++; next } { while (blank > 0) { print ""; blank-- } print }' > "$1.new" &&
+	    mv "$1.new" "$1"
 	say "wrote $1"
 }

@@ -336,7 +336,7 @@ write_doc() {	# table file
 		echo
 		echo "Measured by \`tests/bench/rooms.sh\` on $RUN_DATE, one run, one room at a time on a"
 		echo "fresh mediad: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr);"
-		echo "$("$MEDIAD" -V 2>/dev/null | head -1) (commit $(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$TOP" diff --quiet HEAD -- mediad common proto 2>/dev/null || echo ' + local changes'), built in \`$BUILD\`)."
+		echo "$MEDIAD_VERSION (commit $COMMIT, built in \`$BUILD\`)."
 		echo "Everything on 127.0.0.1; mediad pinned to CPU $MEDIAD_CPU, the load tool to CPU $LOAD_CPU."
 		echo "Run by hand (never in CI) with \`tests/bench/rooms.sh BUILD_DIR\`."
 		echo
@@ -405,6 +405,8 @@ if [ -n "$REPORT_FROM" ]; then
 	OUT=$REPORT_FROM
 	[ -f "$OUT/params" ] || die "$OUT/params: not the output of a rooms.sh run"
 	. "$OUT/params"
+	: "${MEDIAD_VERSION:=$("$MEDIAD" -V 2>/dev/null | head -1)}"
+	: "${COMMIT:=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')}"
 	mapfile -t RUNS < <(runs)
 	for r in "${RUNS[@]}"; do
 		read -r codec n <<< "$r"
@@ -420,11 +422,14 @@ else
 	make -s -C "$BUILD" tests/bench/roomload mediad/mediad >&2 ||
 	    die "build failed (configure $BUILD first)"
 	RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+	MEDIAD_VERSION=$("$MEDIAD" -V 2>/dev/null | head -1)
+	COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')
+	git -C "$TOP" diff --quiet HEAD -- mediad common proto 2>/dev/null || COMMIT="$COMMIT + local changes"
 	if [ "$PERF" = 1 ]; then
 		command -v perf >/dev/null || die "PERF=1: perf not found"
 		command -v python3 >/dev/null || die "PERF=1: python3 not found"
 	fi
-	for v in G711 AMRWB TALKERS WARMUP WINDOW MEDIAD_CPU LOAD_CPU LOAD_MAX QUIET_WAIT DISTURBED RETRIES SLEEP PERF RUN_DATE; do
+	for v in G711 AMRWB TALKERS WARMUP WINDOW MEDIAD_CPU LOAD_CPU LOAD_MAX QUIET_WAIT DISTURBED RETRIES SLEEP PERF RUN_DATE MEDIAD_VERSION COMMIT; do
 		printf "%s='%s'\n" "$v" "${!v}"
 	done > "$OUT/params"
 	say "parley room bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"

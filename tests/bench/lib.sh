@@ -1,6 +1,6 @@
-# tests/bench/lib.sh — what the mediad benchmarks (media.sh, rooms.sh)
-# share: sourced, never run.  Expects BENCH (the script's name, for die)
-# and OUT (the run's output directory).
+# tests/bench/lib.sh — what the benchmark scripts (run.sh, media.sh,
+# rooms.sh) share: sourced, never run.  Expects BENCH (the script's name,
+# for die) and OUT (the run's output directory).
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "$BENCH: $*"; exit 1; }
@@ -27,12 +27,12 @@ EOC
 	BENCH_ENDPOINT=ipc://$sock
 }
 
-# Ends a daemon the bench started: TERM, up to 10 s, then KILL.
-bench_stop() {	# pid
+# Ends a daemon the bench started: TERM, up to secs (default 10) s, then KILL.
+bench_stop() {	# pid [secs]
 	local i
 	[ -n "$1" ] || return 0
 	kill -TERM "$1" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -99,8 +99,8 @@ SERVER_PIDS=
 SERVER_NAME=
 BG_PIDS=
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "run.sh: $*"; exit 1; }
+BENCH=run.sh
+. "$HERE/lib.sh"
 now() { date +%s.%N; }
 elapsed() { echo $(( $(date +%s) - TSTART )); }
 
@@ -262,15 +262,7 @@ start_sipd() {	# $1 = auth|noauth
 }
 
 stop_server() {
-	local i
-	[ -n "$SERVER_PID" ] || return 0
-	kill -TERM "$SERVER_PID" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
+	bench_stop "$SERVER_PID" 5
 	SERVER_PID=
 }
 

@@ -470,33 +470,45 @@ start_mediad() {
 	return 1
 }
 
-# stop_mediad NODE — SIGTERM, wait, a TAP line that it exited 0
-stop_mediad() {
-	local pid=${_mediad_pid[$1]:-} rc
+# _daemon_stop PROG NAME — SIGTERM instance NAME of PROG (mediad, recd:
+# its pid and log in _PROG_pid and _PROG_log), wait, a TAP line that it
+# exited 0
+_daemon_stop() {
+	local prog=$1 name=$2 pid rc
+	local -n _pids=_${prog}_pid _logs=_${prog}_log
+	pid=${_pids[$name]:-}
 	if [ -z "$pid" ]; then
-		fail "mediad $1 stops cleanly on SIGTERM" "mediad $1 is not running"
+		fail "$prog $name stops cleanly on SIGTERM" "$prog $name is not running"
 		return 1
 	fi
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid"
 	rc=$?
-	_mediad_pid[$1]=
+	_pids[$name]=
 	if [ $rc -eq 0 ]; then
-		pass "mediad $1 stops cleanly on SIGTERM (exit 0)"
+		pass "$prog $name stops cleanly on SIGTERM (exit 0)"
 	else
-		fail "mediad $1 stops cleanly on SIGTERM" "exit status $rc" "$(tail -n 30 "${_mediad_log[$1]}")"
+		fail "$prog $name stops cleanly on SIGTERM" "exit status $rc" "$(tail -n 30 "${_logs[$name]}")"
 		return 1
 	fi
 }
 
-# kill_mediad NODE — SIGKILL, and reap it (no TAP line)
-kill_mediad() {
-	local pid=${_mediad_pid[$1]:-}
+# _daemon_kill PROG NAME — SIGKILL instance NAME of PROG, and reap it (no TAP line)
+_daemon_kill() {
+	local prog=$1 name=$2 pid
+	local -n _pids=_${prog}_pid
+	pid=${_pids[$name]:-}
 	[ -n "$pid" ] || return 1
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	_mediad_pid[$1]=
+	_pids[$name]=
 }
+
+# stop_mediad NODE — SIGTERM, wait, a TAP line that it exited 0
+stop_mediad() { _daemon_stop mediad "$1"; }
+
+# kill_mediad NODE — SIGKILL, and reap it (no TAP line)
+kill_mediad() { _daemon_kill mediad "$1"; }
 
 # ---------------------------------------------------------------- recd
 #
@@ -538,32 +550,10 @@ start_recd() {
 }
 
 # stop_recd NAME — SIGTERM, wait, a TAP line that it exited 0
-stop_recd() {
-	local pid=${_recd_pid[$1]:-} rc
-	if [ -z "$pid" ]; then
-		fail "recd $1 stops cleanly on SIGTERM" "recd $1 is not running"
-		return 1
-	fi
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid"
-	rc=$?
-	_recd_pid[$1]=
-	if [ $rc -eq 0 ]; then
-		pass "recd $1 stops cleanly on SIGTERM (exit 0)"
-	else
-		fail "recd $1 stops cleanly on SIGTERM" "exit status $rc" "$(tail -n 30 "${_recd_log[$1]}")"
-		return 1
-	fi
-}
+stop_recd() { _daemon_stop recd "$1"; }
 
 # kill_recd NAME — SIGKILL, and reap it (no TAP line)
-kill_recd() {
-	local pid=${_recd_pid[$1]:-}
-	[ -n "$pid" ] || return 1
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	_recd_pid[$1]=
-}
+kill_recd() { _daemon_kill recd "$1"; }
 
 # recd_alive NAME — is recd NAME still running?
 recd_alive() {

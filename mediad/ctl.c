@@ -321,21 +321,10 @@ ctl_recv(struct zsock_srv *srv, zmq_msg_t *env, size_t nenv, const void *data, s
     void *arg)
 {
 	struct ctl_req rq = { .md = arg, .env = env, .nenv = nenv };
-	struct proto_msg m;
 	size_t blen;
 	void *buf;
-	int err;
 
-	if ((err = proto_decode(data, len, &m)) == 0) {
-		if (m.type == PROTO_ERROR) {
-			log_warnx("ctl: a peer sent ERROR %u: %s", m.u.error.code, m.u.error.text);
-			proto_msg_free(&m);
-			return;
-		}
-		err = proto_dispatch(&m, &ctl_handlers, &rq);
-		proto_msg_free(&m);
-	}
-	if (err != 0 && proto_encode_refusal(data, len, err, &buf, &blen) == 0)
+	if (proto_serve(data, len, &ctl_handlers, &rq, "ctl", &buf, &blen))
 		ctl_reply(rq.md, &rq, buf, blen);
 }
 

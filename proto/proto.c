@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "proto/proto.h"
 
@@ -675,4 +676,24 @@ proto_dispatch(const struct proto_msg *m, const struct proto_handlers *h, void *
 	default:
 		return ENOMSG;
 	}
+}
+
+int
+proto_serve(const void *buf, size_t len, const struct proto_handlers *h, void *arg,
+    const char *what, void **bufp, size_t *lenp)
+{
+	struct proto_msg m;
+	int err;
+
+	if ((err = proto_decode(buf, len, &m)) == 0) {
+		if (m.type == PROTO_ERROR) {
+			log_warnx("%s: a peer sent ERROR %u: %s", what, m.u.error.code,
+			    m.u.error.text);
+			proto_msg_free(&m);
+			return 0;
+		}
+		err = proto_dispatch(&m, h, arg);
+		proto_msg_free(&m);
+	}
+	return err != 0 && proto_encode_refusal(buf, len, err, bufp, lenp) == 0;
 }

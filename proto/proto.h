@@ -236,4 +236,14 @@ struct proto_handlers {
 int	 proto_dispatch(const struct proto_msg *m, const struct proto_handlers *h,
 	    void *arg);
 
+/*
+ * One message as a daemon's control socket takes it: decoded and handed
+ * to h with arg; an ERROR a peer sent is logged (prefixed with what) and
+ * not answered.  Returns 1 with *bufp (malloc'd) the ERROR to answer when
+ * the message was refused (malformed, unknown, not taken, or a handler's
+ * errno), else 0.
+ */
+int	 proto_serve(const void *buf, size_t len, const struct proto_handlers *h, void *arg,
+	    const char *what, void **bufp, size_t *lenp);
+
 #endif

@@ -112,7 +112,7 @@ ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 	ctl_peer_seen(md, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
 	if ((err = proto_encode_media_status(reqid, md->node, md->instance, md->advertise,
 	    ports_capacity(md->ports), ports_free_count(md->ports),
-	    (uint32_t)session_count(md), md->load, &buf, &len)) != 0)
+	    (uint32_t)session_count(md), md->load, 0, 0, &buf, &len)) != 0)
 		return err;
 	ctl_reply(md, rq, buf, len);
 	return 0;

@@ -36,7 +36,7 @@
 #include "proto/proto_msgs.h"
 
 #define PROTO_MAGIC	0x50524c59u	/* "PRLY" */
-#define PROTO_VERSION	1
+#define PROTO_VERSION	2
 #define PROTO_HDR_LEN	16
 
 enum proto_type {
@@ -83,6 +83,14 @@ enum proto_admin_status {
 enum proto_rec_kind {
 	PROTO_REC_CALL = 0,
 	PROTO_REC_ROOM = 1
+};
+
+/* REC_EVENT states */
+enum proto_rec_state {
+	PROTO_RECST_STARTED = 0,
+	PROTO_RECST_GAP = 1,
+	PROTO_RECST_DONE = 2,
+	PROTO_RECST_FAILED = 3
 };
 
 /* REC_DONE status */

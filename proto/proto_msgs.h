@@ -54,6 +54,7 @@
 #define PROTO_REASON_MAX	64		/* why a recording stopped */
 #define PROTO_PATH_MAX		4096		/* a file's path */
 #define PROTO_PCM_MAX		32000		/* PCM bytes of one REC_FRAMES: 1 s at 16 kHz */
+#define PROTO_FORMATS_MAX	32		/* payload formats of one m= line */
 
 /*
  * Retired ids (never reuse): none yet.
@@ -77,6 +78,8 @@
 	X(43,	ROOM_STATS_REQ,	room_stats_req)		\
 	X(44,	ROOM_STATS,	room_stats)		\
 	X(45,	NODE_RESET,	node_reset)		\
+	X(46,	RECORD,		record)			\
+	X(47,	REC_EVENT,	rec_event)		\
 	X(128,	REC_START,	rec_start)		\
 	X(129,	REC_FRAMES,	rec_frames)		\
 	X(130,	REC_ACK,	rec_ack)		\
@@ -137,6 +140,9 @@
  *             each phone)
  *   capacity  relay port pairs in all; free: not in use
  *   load      CPU used by mediad over the last second, per mille of a core
+ *   recorder  1: recd (control.recorder) answered mediad's HELLO within
+ *             the last 3 s; 0: it did not (recordings wait in mediad)
+ *   recordings  recordings mediad is feeding to recd
  */
 #define PROTO_FIELDS_media_status(F, m)					\
 	F(m, STR,	node,		0, PROTO_ID_MAX)		\
@@ -145,7 +151,9 @@
 	F(m, U32,	capacity,	0, UINT32_MAX)			\
 	F(m, U32,	free,		0, UINT32_MAX)			\
 	F(m, U32,	sessions,	0, UINT32_MAX)			\
-	F(m, U32,	load,		0, UINT32_MAX)
+	F(m, U32,	load,		0, UINT32_MAX)			\
+	F(m, U32,	recorder,	0, 1)				\
+	F(m, U32,	recordings,	0, UINT32_MAX)
 
 /*
  * SESSION_UPDATE — sipd to mediad: the SDP of one leg of call (leg 0 the
@@ -158,6 +166,12 @@
  *   rtcp_ports  its RTCP port (a=rtcp, else port + 1)
  *   dirs        enum proto_media_dir as that phone sent it
  *   clocks      RTP clock rate of its first payload type (for jitter)
+ * and the payload formats of its first audio m= line, one entry per
+ * format in SDP order (what a recording decodes that phone's RTP with):
+ *   fmt_pts     payload types
+ *   fmt_names   their encoding names from a=rtpmap ("PCMA", "AMR-WB";
+ *               "PCMU"/"PCMA" for static 0/8 without one)
+ *   fmt_octet_align  AMR fmtp octet-align (0 or 1)
  */
 #define PROTO_FIELDS_session_update(F, m)				\
 	F(m, STR,	call,		1, PROTO_ID_MAX)		\
@@ -167,7 +181,10 @@
 	F(m, U32V,	ports,		0, PROTO_STREAMS_MAX)		\
 	F(m, U32V,	rtcp_ports,	0, PROTO_STREAMS_MAX)		\
 	F(m, U32V,	dirs,		0, PROTO_STREAMS_MAX)		\
-	F(m, U32V,	clocks,		0, PROTO_STREAMS_MAX)
+	F(m, U32V,	clocks,		0, PROTO_STREAMS_MAX)		\
+	F(m, U32V,	fmt_pts,	0, PROTO_FORMATS_MAX)		\
+	F(m, STRV,	fmt_names,	0, PROTO_FORMATS_MAX)		\
+	F(m, U32V,	fmt_octet_align, 0, PROTO_FORMATS_MAX)
 
 /*
  * SESSION_PORTS — mediad to sipd, the answer to SESSION_UPDATE: per m=
@@ -182,12 +199,15 @@
 	F(m, U32V,	ports_b,	0, PROTO_STREAMS_MAX)
 
 /*
- * SESSION_DELETE — sipd to mediad: the call is over; free its ports.
- * Answered by STATS with the session's final figures, or ERROR
- * (PROTO_ERR_NOSESSION).
+ * SESSION_DELETE — sipd to mediad: the call is over; free its ports (and
+ * stop its recording).  Answered by STATS with the session's final
+ * figures, or ERROR (PROTO_ERR_NOSESSION).
+ *   reason  who ended it, as the journal's by= ("caller", "callee",
+ *           "timeout", "admin"), for a recording's sidecar
  */
 #define PROTO_FIELDS_session_delete(F, m)				\
-	F(m, STR,	call,		1, PROTO_ID_MAX)
+	F(m, STR,	call,		1, PROTO_ID_MAX)		\
+	F(m, STR,	reason,		0, PROTO_REASON_MAX)
 
 /*
  * STATS_REQ — sipd to mediad: the figures of call, or of every session
@@ -247,6 +267,7 @@
  *   octet_align, mode_set   AMR fmtp (mode_set: bit m = mode m; 0 = all)
  *   dtmf_pt      telephone-event payload type, 128 = none
  *   muted        1: the participant is heard by no one (sipctl room mute)
+ *   user         who it is (the From user), for a recording's sidecar
  */
 #define PROTO_FIELDS_room_join(F, m)					\
 	F(m, STR,	room,		1, PROTO_ROOM_MAX)		\
@@ -261,7 +282,8 @@
 	F(m, U32,	octet_align,	0, 1)				\
 	F(m, U32,	mode_set,	0, 0x1ff)			\
 	F(m, U32,	dtmf_pt,	0, 128)				\
-	F(m, U32,	muted,		0, 1)
+	F(m, U32,	muted,		0, 1)				\
+	F(m, STR,	user,		0, PROTO_ID_MAX)
 
 /*
  * ROOM_PORT — mediad to sipd, the answer to ROOM_JOIN: mediad's RTP port
@@ -347,6 +369,52 @@
  */
 #define PROTO_FIELDS_node_reset(F, m)					\
 	F(m, STR,	why,		0, PROTO_TEXT_MAX)
+
+/*
+ * RECORD — sipd to mediad, unanswered but by ERROR (PROTO_ERR_NOSESSION:
+ * no such call or room; PROTO_ERR_INVALID): record call or room target
+ * from now until it ends (SESSION_DELETE; the room's last participant
+ * leaving).  mediad decodes the first audio stream of each leg (a room:
+ * each participant), mixes, and feeds recd; what happens to the
+ * recording comes back as REC_EVENT.  A second RECORD of the same target
+ * changes nothing.
+ *   kind          enum proto_rec_kind
+ *   target        the call's Call-ID, or the room's name
+ *   legs          1: a file per party (caller and callee; a room's p<N>)
+ *   mix           1: the mixed file
+ *   participants  a call's caller and callee users, for the sidecar
+ *                 (a room's come with each ROOM_JOIN)
+ */
+#define PROTO_FIELDS_record(F, m)					\
+	F(m, U32,	kind,		0, 1)				\
+	F(m, STR,	target,		1, PROTO_ID_MAX)		\
+	F(m, U32,	legs,		0, 1)				\
+	F(m, U32,	mix,		0, 1)				\
+	F(m, STRV,	participants,	0, PROTO_STREAMS_MAX)
+
+/*
+ * REC_EVENT — mediad to sipd, unasked: what became of a recording that
+ * RECORD asked for.
+ *   kind, target  as in RECORD;  rec  recd's id of it
+ *   state    enum proto_rec_state: STARTED (recd opened every file; files
+ *            says which), GAP (recd was away longer than mediad keeps
+ *            audio: ms of stream were lost and are silence in the file),
+ *            DONE (closed; files, ms per file, sidecar), FAILED (reason;
+ *            what was written is in files)
+ *   stream   GAP: the stream ("mix", "caller", "p3")
+ *   gap_ms   GAP: how much
+ */
+#define PROTO_FIELDS_rec_event(F, m)					\
+	F(m, U32,	kind,		0, 1)				\
+	F(m, STR,	target,		1, PROTO_ID_MAX)		\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, U32,	state,		0, 3)				\
+	F(m, STRV,	files,		0, PROTO_REC_STREAMS_MAX)	\
+	F(m, U64V,	ms,		0, PROTO_REC_STREAMS_MAX)	\
+	F(m, STR,	sidecar,	0, PROTO_PATH_MAX)		\
+	F(m, STR,	reason,		0, PROTO_TEXT_MAX)		\
+	F(m, STR,	stream,		0, PROTO_STREAM_MAX)		\
+	F(m, U32,	gap_ms,		0, UINT32_MAX)
 
 /*
  * Recording: mediad to recd and back.  A recording (rec, e.g. a Call-ID
@@ -438,13 +506,15 @@
  *   resend   1: recd misses frames after samples (it reopened the file,
  *            or a frame came out of sequence); send every kept frame
  *            whose end is past samples, in order
+ *   path     the file's path
  */
 #define PROTO_FIELDS_rec_ack(F, m)					\
 	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
 	F(m, STR,	stream,		1, PROTO_STREAM_MAX)		\
 	F(m, U32,	seq,		0, UINT32_MAX)			\
 	F(m, U64,	samples,	0, UINT64_MAX)			\
-	F(m, U32,	resend,		0, 1)
+	F(m, U32,	resend,		0, 1)				\
+	F(m, STR,	path,		0, PROTO_PATH_MAX)
 
 /*
  * REC_GAP — mediad to recd: the frames of a stream from media timestamp

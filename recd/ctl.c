@@ -59,7 +59,7 @@ ctl_send_ack(struct recd *rd, struct rec *r, size_t i, uint32_t reqid)
 	size_t len;
 
 	if (proto_encode_rec_ack(reqid, r->id, s->name, seq, s->samples, (uint32_t)s->resend,
-	    &buf, &len) != 0)
+	    s->path, &buf, &len) != 0)
 		return;
 	s->acked_seq = s->next_seq;
 	s->acked_samples = s->samples;

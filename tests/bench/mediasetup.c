@@ -70,7 +70,8 @@ send_update(void *sock, const struct call *c, size_t i, unsigned leg)
 
 	snprintf(name, sizeof(name), "bench-%u", c->id);
 	err = proto_encode_session_update((uint32_t)(1 + 2 * i + leg), name, leg,
-	    1, kinds, 1, addrs, 1, ports, 1, rtcp, 1, dirs, 1, clocks, &buf, &len);
+	    1, kinds, 1, addrs, 1, ports, 1, rtcp, 1, dirs, 1, clocks, 0, NULL, 0, NULL, 0,
+	    NULL, &buf, &len);
 	if (err != 0)
 		die("encode: %s", strerror(err));
 	if (zmq_send(sock, buf, len, 0) < 0)

@@ -258,7 +258,7 @@ ctl_join(void *sock, uint32_t i)
 	snprintf(call, sizeof(call), "roombench-%u", i + 1);
 	err = proto_encode_room_join(i + 1, ROOM, i + 1, call, "127.0.0.1", parts[i].port,
 	    parts[i].port + 1u, PROTO_DIR_SENDRECV, codec_name(fmt.id), fmt.pt,
-	    (uint32_t)fmt.octet_align, fmt.mode_set, 128, 0, &buf, &len);
+	    (uint32_t)fmt.octet_align, fmt.mode_set, 128, 0, "", &buf, &len);
 	if (err != 0)
 		die("encode ROOM_JOIN: %s", strerror(err));
 	ctl_send(sock, buf, len);

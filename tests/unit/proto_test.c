@@ -190,6 +190,8 @@ sample_media_status(struct proto_msg *m)
 	m->u.media_status.free = 4998;
 	m->u.media_status.sessions = 1;
 	m->u.media_status.load = 731;
+	m->u.media_status.recorder = 1;
+	m->u.media_status.recordings = 3;
 }
 
 static uint32_t sample_kinds[] = { PROTO_KIND_AUDIO, PROTO_KIND_VIDEO };
@@ -198,6 +200,9 @@ static uint32_t sample_ports[] = { 40000, 0 };
 static uint32_t sample_rtcp[] = { 40001, 0 };
 static uint32_t sample_dirs[] = { PROTO_DIR_SENDONLY, PROTO_DIR_INACTIVE };
 static uint32_t sample_clocks[] = { 8000, 90000 };
+static uint32_t sample_fmt_pts[] = { 96, 8, 101 };
+static const char *const sample_fmt_names[] = { "AMR-WB", "PCMA", "telephone-event" };
+static uint32_t sample_fmt_oa[] = { 1, 0, 0 };
 
 static void
 sample_session_update(struct proto_msg *m)
@@ -218,6 +223,12 @@ sample_session_update(struct proto_msg *m)
 	u->dirs.v = sample_dirs;
 	u->clocks.n = 2;
 	u->clocks.v = sample_clocks;
+	u->fmt_pts.n = 3;
+	u->fmt_pts.v = sample_fmt_pts;
+	u->fmt_names.n = 3;
+	u->fmt_names.v = (char **)sample_fmt_names;
+	u->fmt_octet_align.n = 3;
+	u->fmt_octet_align.v = sample_fmt_oa;
 }
 
 static uint32_t sample_pa[] = { 20000, 20004 };
@@ -238,6 +249,7 @@ static void
 sample_session_delete(struct proto_msg *m)
 {
 	m->u.session_delete.call = (char *)"65418859@192.168.2.159";
+	m->u.session_delete.reason = (char *)"callee";
 }
 
 static void
@@ -300,6 +312,7 @@ sample_room_join(struct proto_msg *m)
 	j->mode_set = 0x1ff;
 	j->dtmf_pt = 101;
 	j->muted = 0;
+	j->user = (char *)"1001";
 }
 
 static void
@@ -412,6 +425,7 @@ sample_rec_ack(struct proto_msg *m)
 	m->u.rec_ack.seq = 0;
 	m->u.rec_ack.samples = 80160;
 	m->u.rec_ack.resend = 1;
+	m->u.rec_ack.path = (char *)"/var/lib/parley/recordings/2026/11/20/120929_a_mix.wav";
 }
 
 static void
@@ -450,6 +464,38 @@ sample_rec_done(struct proto_msg *m)
 	d->files.v = (char **)sample_files;
 	d->ms.n = 2;
 	d->ms.v = sample_u64;
+}
+
+static void
+sample_record(struct proto_msg *m)
+{
+	struct proto_record *r = &m->u.record;
+
+	r->kind = PROTO_REC_CALL;
+	r->target = (char *)"65418859@192.168.2.159";
+	r->legs = 1;
+	r->mix = 0;
+	r->participants.n = 2;
+	r->participants.v = (char **)sample_parts;
+}
+
+static void
+sample_rec_event(struct proto_msg *m)
+{
+	struct proto_rec_event *r = &m->u.rec_event;
+
+	r->kind = PROTO_REC_ROOM;
+	r->target = (char *)"800";
+	r->rec = (char *)"room-800";
+	r->state = PROTO_RECST_GAP;
+	r->files.n = 2;
+	r->files.v = (char **)sample_files;
+	r->ms.n = 2;
+	r->ms.v = sample_u64;
+	r->sidecar = (char *)"/var/lib/parley/recordings/2026/11/20/120929_room-800.json";
+	r->reason = (char *)"";
+	r->stream = (char *)"p3";
+	r->gap_ms = 35020;
 }
 
 struct sample {
@@ -936,6 +982,10 @@ craft_session_update(struct craft *c, int which, uint32_t says, uint32_t has, ui
 		else
 			craft_list(c, kinds[i], others, others, 4);
 	}
+	/* the payload formats: empty */
+	craft_list(c, 6, 0, 0, 4);
+	craft_list(c, 4, 0, 0, 4);
+	craft_list(c, 6, 0, 0, 4);
 	craft_seal(c);
 }
 
@@ -1083,7 +1133,7 @@ encode_update(int which, size_t n, uint32_t *nums, const char *const *strs, void
 	for (i = 0; i < 6; i++)
 		k[i] = i == which ? n : 1;
 	return proto_encode_session_update(1, "c", 0, k[0], nums, k[1], strs, k[2], nums, k[3],
-	    nums, k[4], nums, k[5], nums, buf, len);
+	    nums, k[4], nums, k[5], nums, 0, nums, 0, strs, 0, nums, buf, len);
 }
 
 /* a STATS whose list which (wire order) has n rows and the others none */
@@ -1241,7 +1291,7 @@ END_TEST
 /* every ERROR code: from its errno value, its text, in a refusal */
 START_TEST(test_errcodes)
 {
-	/* a refusal of a SESSION_DELETE (type 35) of version 1 says refusal */
+	/* a refusal of a SESSION_DELETE (type 35) of version 2 says refusal */
 	static const struct {
 		int		 err;
 		uint32_t	 code;
@@ -1249,7 +1299,7 @@ START_TEST(test_errcodes)
 	} t[] = {
 		{ EBADMSG, PROTO_ERR_MALFORMED, "malformed message", "malformed message" },
 		{ EPROTONOSUPPORT, PROTO_ERR_VERSION, "unsupported protocol version",
-			"protocol version 1 not supported" },
+			"protocol version 2 not supported" },
 		{ ENOMSG, PROTO_ERR_TYPE, "unknown message type", "unknown message type 35" },
 		{ ENOTSUP, PROTO_ERR_UNEXPECTED, "message not accepted here",
 			"message SESSION_DELETE not accepted here" },

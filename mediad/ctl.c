@@ -14,8 +14,11 @@
  *   ROOM_MUTE       -> ROOM_STATS (the participant's row), or ERROR
  *   ROOM_STATS_REQ  -> ROOM_STATS
  *   NODE_RESET      -> (no answer) every session and room of that sipd freed
+ *   RECORD          -> (no answer) the call or room recorded (tap.c, room.c),
+ *                      or ERROR (no such call or room, invalid)
  * and sent unasked: SESSION_TIMEOUT, to the sipd that made the session
- * (or room: then the call is the participant's Call-ID).
+ * (or room: then the call is the participant's Call-ID); REC_EVENT, to the
+ * sipd that asked for the recording.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -112,7 +115,8 @@ ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 	ctl_peer_seen(md, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
 	if ((err = proto_encode_media_status(reqid, md->node, md->instance, md->advertise,
 	    ports_capacity(md->ports), ports_free_count(md->ports),
-	    (uint32_t)session_count(md), md->load, 0, 0, &buf, &len)) != 0)
+	    (uint32_t)session_count(md), md->load, (uint32_t)recout_up(md),
+	    (uint32_t)recout_count(md), &buf, &len)) != 0)
 		return err;
 	ctl_reply(md, rq, buf, len);
 	return 0;
@@ -175,7 +179,7 @@ ctl_on_session_delete(uint32_t reqid, const struct proto_session_delete *m, void
 		return ENOENT;
 	err = ctl_send_stats(rq->md, rq, reqid, s);
 	log_debug("ctl: session %s deleted", m->call);
-	session_delete(rq->md, s);
+	session_delete(rq->md, s, m->reason[0] != '\0' ? m->reason : "hangup");
 	return err;
 }
 
@@ -290,6 +294,29 @@ ctl_on_node_reset(uint32_t reqid, const struct proto_node_reset *m, void *arg)
 	return 0;
 }
 
+static int
+ctl_on_record(uint32_t reqid, const struct proto_record *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+	const void *id = zmq_msg_data(&rq->env[0]);
+	size_t len = zmq_msg_size(&rq->env[0]);
+	struct session *s;
+	int err;
+
+	(void)reqid;
+	if (rq->md->recout == NULL)
+		return EINVAL;
+	if (m->kind == PROTO_REC_ROOM)
+		err = room_record(rq->md, m, id, len);
+	else if ((s = session_find(rq->md, m->target)) == NULL)
+		err = ENOENT;
+	else
+		err = tap_record(rq->md, s, m, id, len);
+	if (err != 0)
+		log_info("ctl: recording of %s refused: %s", m->target, strerror(err));
+	return err;
+}
+
 static const struct proto_handlers ctl_handlers = {
 	.hello = ctl_on_hello,
 	.session_update = ctl_on_session_update,
@@ -300,7 +327,25 @@ static const struct proto_handlers ctl_handlers = {
 	.room_mute = ctl_on_room_mute,
 	.room_stats_req = ctl_on_room_stats_req,
 	.node_reset = ctl_on_node_reset,
+	.record = ctl_on_record,
 };
+
+void
+ctl_send_rec_event(struct mediad *md, const void *owner, size_t owner_len, uint32_t kind,
+    const char *target, const char *rec, uint32_t state, size_t nfiles,
+    const char *const *files, size_t nms, const uint64_t *ms, const char *sidecar,
+    const char *reason, const char *stream, uint32_t gap_ms)
+{
+	void *buf;
+	size_t len;
+
+	if (md->ctl == NULL || owner_len == 0)
+		return;
+	if (proto_encode_rec_event(0, kind, target, rec, state, nfiles, files, nms, ms, sidecar,
+	    reason, stream, gap_ms, &buf, &len) != 0)
+		return;
+	zsock_srv_send_to(md->ctl->srv, owner, owner_len, buf, len);
+}
 
 void
 ctl_send_timeout(struct mediad *md, const void *owner, size_t owner_len, const char *call,

@@ -134,8 +134,12 @@ main(int argc, char **argv)
 	}
 	if ((md.zmq = zmq_ctx_new()) == NULL)
 		fatal("ZeroMQ");
-	if (relay_init(&md) != 0 || session_init(&md) != 0 || room_init(&md) != 0)
+	if (relay_init(&md) != 0 || session_init(&md) != 0 || room_init(&md) != 0 ||
+	    tap_init(&md) != 0)
 		fatalx("cannot start the relay");
+	/* recd need not be up: ZeroMQ connects when it comes */
+	if (recout_init(&md) != 0)
+		fatalx("control.recorder %s: not an endpoint", md.conf->ctl_recorder);
 	if ((err = ctl_open(&md)) != 0) {
 		errno = err;
 		fatal("cannot open the control socket %s", md.conf->ctl_media[0]);
@@ -158,9 +162,11 @@ main(int argc, char **argv)
 	log_info("mediad: ending %zu session(s) and %zu room(s)", session_count(&md),
 	    room_count(&md));
 	loop_timer_stop(md.loop, &load_timer);
-	ctl_close(&md);
 	room_shutdown(&md);
 	session_shutdown(&md);
+	tap_shutdown(&md);
+	recout_shutdown(&md, 2000);	/* what recd can take, and its REC_DONEs */
+	ctl_close(&md);
 	relay_shutdown(&md);
 	ports_free_pool(md.ports);
 	zmq_ctx_term(md.zmq);

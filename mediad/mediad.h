@@ -12,6 +12,10 @@
  *   mix.c      the mixer's arithmetic: jitter buffer, N-1 mix,
  *              resampler glue (mix.h)                              jbuf_*, mix_*
  *   codec.c    G.711, AMR, AMR-WB and their RTP payloads (codec.h) codec_*
+ *   tap.c      recording a relayed call: its legs decoded and mixed
+ *              at a 20 ms clock                                    tap_*
+ *   recout.c   feeding recordings to recd (control.recorder): frames
+ *              kept until acknowledged, restarts, gaps, stop       recout_*
  *   ports.c    the pool of RTP/RTCP port pairs from media.rtp_ports ports_*
  *   relay.c    the packet path: receive, latch, count, forward     relay_*
  *   main.c     options, config, logging, the loop
@@ -28,6 +32,7 @@
 #include "common/conf.h"
 #include "common/loop.h"
 #include "proto/proto.h"
+#include "codec.h"
 
 #define MEDIAD_RELATCH_MS	2000	/* a latched source silent this long may be replaced */
 #define MEDIAD_ORPHAN_MS	10000	/* a session whose sipd is silent this long is freed */
@@ -36,6 +41,8 @@ struct mediad;
 struct session;
 struct media_leg;
 struct room_part;
+struct recout;
+struct tap_call;
 
 /* ---------------------------------------------------------------- ports.c */
 
@@ -132,6 +139,13 @@ struct media_stream {
 	struct media_leg	 leg[2];
 };
 
+/* the payload formats of one phone's first audio m= line (SESSION_UPDATE) */
+struct session_fmts {
+	size_t			 n;
+	struct codec_fmt	 f[PROTO_FORMATS_MAX];	/* id CODEC_NONE: one we cannot decode */
+	char			 first[PROTO_CODEC_MAX + 1];	/* the preferred one's name */
+};
+
 struct session {
 	char			*call;
 	struct media_stream	 st[PROTO_STREAMS_MAX];
@@ -142,6 +156,8 @@ struct session {
 	uint64_t		 created;	/* ms */
 	uint8_t			 owner[256];	/* routing id of the sipd that made it */
 	size_t			 owner_len;
+	struct session_fmts	*fmts[2];	/* per leg, NULL until said */
+	struct tap_call		*tap;		/* being recorded, or NULL */
 	struct session		*hnext;
 	struct session		*lnext, *lprev;
 };
@@ -163,7 +179,8 @@ struct session *session_find(struct mediad *md, const char *call);
  */
 int	 session_sockaddr(const char *addr, uint32_t port, int family,
 	    struct sockaddr_storage *out, socklen_t *len);
-void	 session_delete(struct mediad *md, struct session *s);
+/* Frees s; a recording of it ends with reason ("caller", "timeout", ...). */
+void	 session_delete(struct mediad *md, struct session *s, const char *reason);
 /* Frees every session the sipd with routing id owner made; returns how many. */
 size_t	 session_drop_owner(struct mediad *md, const void *owner, size_t len);
 size_t	 session_count(struct mediad *md);
@@ -221,6 +238,60 @@ size_t	 room_count(struct mediad *md);
 size_t	 room_drop_owner(struct mediad *md, const void *owner, size_t len);
 size_t	 room_participants(struct mediad *md);
 
+/*
+ * RECORD of a room: records it from now until it ends (the mix, and a
+ * p<N> per participant with legs).  0, ENOENT (no such room), EEXIST
+ * (no recording could be made).
+ */
+int	 room_record(struct mediad *md, const struct proto_record *m, const void *owner,
+	    size_t owner_len);
+
+/* ---------------------------------------------------------------- tap.c */
+
+int	 tap_init(struct mediad *md);
+void	 tap_shutdown(struct mediad *md);
+/* SESSION_UPDATE's payload formats of leg (0 caller, 1 callee) into s->fmts. */
+void	 tap_fmts_set(struct session *s, int leg, const struct proto_session_update *u);
+/*
+ * RECORD of session s: its first audio stream is decoded and recorded
+ * from now on.  0 (also when it is already), EINVAL (no audio stream),
+ * EEXIST (a recording of that id is still being closed).
+ */
+int	 tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
+	    const void *owner, size_t owner_len);
+/* The recording of s ends (reason for the sidecar); nothing if none. */
+void	 tap_stop(struct mediad *md, struct session *s, const char *reason);
+/* The packet path got RTP from leg l of a recorded session (s->tap). */
+void	 tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len);
+size_t	 tap_count(const struct mediad *md);
+
+/* ---------------------------------------------------------------- recout.c */
+
+int	 recout_init(struct mediad *md);	/* connects to control.recorder */
+/* Feeds recd what it can still take and waits at most wait_ms for REC_DONEs. */
+void	 recout_shutdown(struct mediad *md, uint64_t wait_ms);
+/* Has recd answered within the last 3 s? */
+int	 recout_up(const struct mediad *md);
+/* Recordings being fed (or closed). */
+size_t	 recout_count(const struct mediad *md);
+/*
+ * A new recording id (kind enum proto_rec_kind; target the Call-ID or
+ * room for REC_EVENTs to the sipd with routing id owner) at rate, starting
+ * now; NULL when one of that id is still open.  Add its streams and
+ * participants, then recout_begin.
+ */
+struct recout *recout_new(struct mediad *md, int kind, const char *id, const char *target,
+	    unsigned rate, const void *owner, size_t owner_len);
+/* Adds a stream (the same name again: the same one); its index, or -1. */
+int	 recout_stream_add(struct recout *r, const char *name, const char *codec);
+void	 recout_part_add(struct recout *r, const char *who);
+/* Sends REC_START: again after streams or participants were added. */
+void	 recout_begin(struct recout *r);
+/* One 20 ms frame (rate / 50 samples) of stream at media timestamp ts. */
+void	 recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm);
+/* The producer is done: samples long.  r is recout.c's from now on. */
+void	 recout_stop(struct recout *r, uint64_t samples, const char *reason);
+
 /* ---------------------------------------------------------------- ctl.c */
 
 int	 ctl_open(struct mediad *md);	/* binds control.media */
@@ -231,6 +302,11 @@ void	 ctl_close(struct mediad *md);
  * silent is known to be gone.
  */
 int	 ctl_peer_alive(struct mediad *md, const void *id, size_t len, uint64_t within_ms);
+/* Sends REC_EVENT to the sipd with routing id owner (see proto_msgs.h). */
+void	 ctl_send_rec_event(struct mediad *md, const void *owner, size_t owner_len,
+	    uint32_t kind, const char *target, const char *rec, uint32_t state, size_t nfiles,
+	    const char *const *files, size_t nms, const uint64_t *ms, const char *sidecar,
+	    const char *reason, const char *stream, uint32_t gap_ms);
 /* Sends SESSION_TIMEOUT for call to the sipd with routing id owner. */
 void	 ctl_send_timeout(struct mediad *md, const void *owner, size_t owner_len,
 	    const char *call, uint32_t idle_ms);
@@ -241,6 +317,8 @@ struct ctl;
 struct session_table;
 struct relay;
 struct room_table;
+struct recout_link;
+struct tap_table;
 
 struct mediad {
 	struct parley_conf	*conf;
@@ -252,6 +330,8 @@ struct mediad {
 	struct relay		*relay;
 	struct session_table	*sessions;
 	struct room_table	*rooms;
+	struct tap_table	*taps;
+	struct recout_link	*recout;	/* NULL: not connected (tests) */
 	char			 node[256];
 	uint64_t		 instance;	/* random per start */
 	const char		*advertise;	/* address for SDP, "" = sipd's choice */

@@ -257,8 +257,11 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 		if (rs->rtcp) {
 			l->rtcp_in++;
 			session_rtcp_seen(l, r->buf[i], len);
-		} else
+		} else {
 			session_rtp_seen(l, r->buf[i], len, now_us);
+			if (l->s->tap != NULL)
+				tap_rtp_in(l, r->buf[i], len);	/* a copy for the recording */
+		}
 		if (dst == NULL && !to_connected) {
 			l->dropped++;	/* the other phone's SDP is not known yet */
 			continue;

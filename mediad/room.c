@@ -26,6 +26,15 @@
  *
  * Sockets, latching and the RFC 3550 figures are the relay's (relay.c,
  * session.c): a participant is a media_leg without a peer.
+ *
+ * A recorded room (RECORD) gives recout.c, per tick, the whole mix (the
+ * sum of the talkers: what a listener who does not talk hears) and, with
+ * legs, each participant's decoded audio as stream p<N>, at the rate the
+ * room had when the recording began (resampled should the room change
+ * rate later).  A tick with nobody talking puts no mix frame, a
+ * participant with nothing to play none of its own: recd writes silence
+ * there, so every file runs on the room's clock from the recording's
+ * start; a participant who joins later gets its stream then.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,6 +88,11 @@ struct room_part {
 	uint16_t		 seq;
 	int			 marker;
 	uint32_t		 dtmf_ts;	/* the last DTMF event logged */
+	char			*user;		/* for a recording's sidecar */
+	int			 got;		/* pcm holds audio this tick */
+	int			 rec_stream;	/* its recout stream, -1: none */
+	struct mix_resampler	*rec_rs;	/* room rate to the recording's */
+	unsigned		 rec_rs_in;
 	struct room_part	*next;
 };
 
@@ -96,6 +110,13 @@ struct room {
 	uint8_t			 owner[256];
 	size_t			 owner_len;
 	uint64_t		 created;
+	/* its recording, or NULL */
+	struct recout		*rec;
+	unsigned		 rec_rate;
+	int			 rec_legs, rec_mix;	/* rec_mix: the mix stream, -1: none */
+	uint64_t		 rec_ticks;
+	struct mix_resampler	*rec_rs;	/* the mix, room rate to the recording's */
+	unsigned		 rec_rs_in;
 	struct room		*next;
 };
 
@@ -145,7 +166,7 @@ room_count(struct mediad *md)
 	return md->rooms->count;
 }
 
-static void room_free(struct mediad *md, struct room *r);
+static void room_free(struct mediad *md, struct room *r, const char *why);
 
 size_t
 room_drop_owner(struct mediad *md, const void *owner, size_t len)
@@ -156,7 +177,7 @@ room_drop_owner(struct mediad *md, const void *owner, size_t len)
 	for (r = md->rooms->head; r != NULL; r = next) {
 		next = r->next;
 		if (r->owner_len == len && memcmp(r->owner, owner, len) == 0) {
-			room_free(md, r);
+			room_free(md, r, "sipd lost");
 			n++;
 		}
 	}
@@ -309,6 +330,7 @@ room_take(struct room *r, struct room_part *p, int16_t *tmp)
 	int k;
 
 	p->talking = 0;
+	p->got = 0;
 	if (got == JBUF_SILENT || p->held) {
 		p->hang = 0;
 		return;
@@ -322,6 +344,7 @@ room_take(struct room *r, struct room_part *p, int16_t *tmp)
 		mix_resample(p->rs_in, tmp, p->pcm);
 	else
 		memcpy(p->pcm, tmp, rs * sizeof(*tmp));
+	p->got = 1;
 	if (mix_level(p->pcm, rs) > MIX_TALK_LEVEL)
 		p->hang = MIX_TALK_HANG;
 	else if (p->hang > 0)
@@ -395,6 +418,94 @@ room_give(struct room *r, struct room_part *p)
 	room_send(t, p, pl, len);
 }
 
+/* ------------------------------------------------------------ recording */
+
+/*
+ * in (20 ms at the room's rate) at the recording's rate: in itself, or
+ * resampled into out through *rs (made, or remade after the room changed
+ * rate).  NULL when no resampler can be had.
+ */
+static const int16_t *
+room_rec_pcm(struct room *r, struct mix_resampler **rs, unsigned *rs_in, const int16_t *in,
+    int16_t *out)
+{
+	if (r->rate == r->rec_rate)
+		return in;
+	if (*rs != NULL && *rs_in != r->rate) {
+		mix_resampler_free(*rs);
+		*rs = NULL;
+	}
+	if (*rs == NULL && (*rs = mix_resampler_new(r->rate, r->rec_rate)) == NULL)
+		return NULL;
+	*rs_in = r->rate;
+	mix_resample(*rs, in, out);
+	return out;
+}
+
+/* This tick into the recording: the mix (when anyone talks), and each participant's audio. */
+static void
+room_rec_tick(struct room *r, int talkers)
+{
+	struct room_table *t = r->md->rooms;
+	uint64_t ts = r->rec_ticks * (r->rec_rate / 50);
+	const int16_t *pcm;
+	struct room_part *p;
+
+	r->rec_ticks++;
+	if (r->rec_mix >= 0 && talkers > 0) {
+		mix_minus(t->out, t->sum, NULL, r->rate / 50);
+		if ((pcm = room_rec_pcm(r, &r->rec_rs, &r->rec_rs_in, t->out, t->pcm)) != NULL)
+			recout_put(r->rec, r->rec_mix, ts, pcm);
+	}
+	for (p = r->parts; p != NULL; p = p->next) {
+		if (p->rec_stream < 0 || !p->got || p->muted)
+			continue;
+		if ((pcm = room_rec_pcm(r, &p->rec_rs, &p->rec_rs_in, p->pcm, t->out)) != NULL)
+			recout_put(r->rec, p->rec_stream, ts, pcm);
+	}
+}
+
+/* p into r's recording: a participant, and with legs its own stream. */
+static void
+room_rec_part(struct room *r, struct room_part *p)
+{
+	char name[PROTO_STREAM_MAX + 1], who[PROTO_ID_MAX + 32];
+
+	snprintf(name, sizeof(name), "p%u", p->id);
+	snprintf(who, sizeof(who), "%s (p%u)", p->user != NULL && p->user[0] != '\0' ? p->user :
+	    "?", p->id);
+	recout_part_add(r->rec, who);
+	p->rec_stream = r->rec_legs ? recout_stream_add(r->rec, name, codec_name(p->fmt.id)) : -1;
+}
+
+int
+room_record(struct mediad *md, const struct proto_record *m, const void *owner,
+    size_t owner_len)
+{
+	struct room *r = room_find(md, m->target);
+	struct room_part *p;
+	char id[PROTO_ROOM_MAX + 8];
+
+	if (r == NULL)
+		return ENOENT;
+	if (r->rec != NULL)
+		return 0;
+	snprintf(id, sizeof(id), "room-%s", r->name);
+	if ((r->rec = recout_new(md, PROTO_REC_ROOM, id, r->name, r->rate, owner,
+	    owner_len)) == NULL)
+		return EEXIST;
+	r->rec_rate = r->rate;
+	r->rec_legs = (int)m->legs;
+	r->rec_ticks = 0;
+	r->rec_mix = m->mix ? recout_stream_add(r->rec, "mix", "") : -1;
+	for (p = r->parts; p != NULL; p = p->next)
+		room_rec_part(r, p);
+	recout_begin(r->rec);
+	log_info("room %s: recording (%s%s), %u Hz", r->name, m->mix ? "mix" : "",
+	    m->legs ? (m->mix ? " and participants" : "participants") : "", r->rec_rate);
+	return 0;
+}
+
 static void
 room_mix(struct room *r)
 {
@@ -402,12 +513,18 @@ room_mix(struct room *r)
 	unsigned n = r->rate / 50;
 	struct room_part *p;
 
+	int talkers = 0;
+
 	memset(t->sum, 0, n * sizeof(t->sum[0]));
 	for (p = r->parts; p != NULL; p = p->next) {
 		room_take(r, p, t->pcm);
-		if (p->talking)
+		if (p->talking) {
 			mix_add(t->sum, p->pcm, n);
+			talkers++;
+		}
 	}
+	if (r->rec != NULL)
+		room_rec_tick(r, talkers);
 	r->encodes = 0;
 	for (p = r->parts; p != NULL; p = p->next) {
 		if (p->sends)
@@ -430,7 +547,7 @@ room_check(struct room *r)
 	if (now - r->created > MEDIAD_ORPHAN_MS &&
 	    !ctl_peer_alive(md, r->owner, r->owner_len, MEDIAD_ORPHAN_MS)) {
 		log_info("room %s: its sipd is gone: freed", r->name);
-		room_free(md, r);
+		room_free(md, r, "sipd lost");
 		return 1;
 	}
 	if (limit == 0)
@@ -466,6 +583,8 @@ room_on_tick(int fd, uint32_t events, void *arg)
 		if (r->ticks % ROOM_CHECK_TICKS == 0 && room_check(r))
 			return;		/* freed */
 	}
+	if (r->rec != NULL && exp > i)
+		r->rec_ticks += exp - i;	/* not caught up: silence in the recording */
 }
 
 /* ------------------------------------------------------------ rooms and participants */
@@ -511,17 +630,22 @@ room_part_free(struct mediad *md, struct room_part *p)
 	codec_enc_free(p->enc);
 	mix_resampler_free(p->rs_in);
 	mix_resampler_free(p->rs_out);
+	mix_resampler_free(p->rec_rs);
 	free(p->call);
+	free(p->user);
 	free(p);
 	md->rooms->parts--;
 }
 
 static void
-room_free(struct mediad *md, struct room *r)
+room_free(struct mediad *md, struct room *r, const char *why)
 {
 	struct room **pp;
 	struct room_part *p;
 
+	if (r->rec != NULL)
+		recout_stop(r->rec, r->rec_ticks * (r->rec_rate / 50), why);
+	mix_resampler_free(r->rec_rs);
 	while ((p = r->parts) != NULL) {
 		r->parts = p->next;
 		room_part_free(md, p);
@@ -642,12 +766,18 @@ room_join(struct mediad *md, const struct proto_room_join *j, const void *owner,
 			if (p != NULL)
 				room_part_free(md, p);
 			if (created)
-				room_free(md, r);
+				room_free(md, r, "");
 			return err;
 		}
 		p->next = r->parts;
 		r->parts = p;
 		r->nparts++;
+		p->user = xstrdup(j->user);
+		p->rec_stream = -1;
+		if (r->rec != NULL) {
+			room_rec_part(r, p);
+			recout_begin(r->rec);	/* its stream: REC_START again */
+		}
 		log_info("room %s: participant %u joined (%s, pt %u)", r->name, p->id,
 		    codec_name(f.id), f.pt);
 	} else if (memcmp(&f, &p->fmt, sizeof(f)) != 0) {
@@ -805,7 +935,7 @@ room_leave(struct mediad *md, const char *name, uint32_t id, struct room_rows *t
 	    (unsigned long long)p->leg.pkts_in, (unsigned long long)p->leg.pkts_out);
 	room_part_free(md, p);
 	if (r->parts == NULL)
-		room_free(md, r);
+		room_free(md, r, "room ended");
 	else
 		room_rate_update(r);
 	return 0;
@@ -843,7 +973,7 @@ room_shutdown(struct mediad *md)
 	if (md->rooms == NULL)
 		return;
 	while (md->rooms->head != NULL)
-		room_free(md, md->rooms->head);
+		room_free(md, md->rooms->head, "mediad stopped");
 	free(md->rooms);
 	md->rooms = NULL;
 }

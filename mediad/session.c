@@ -119,12 +119,13 @@ session_free_stream(struct mediad *md, struct media_stream *st)
 }
 
 void
-session_delete(struct mediad *md, struct session *s)
+session_delete(struct mediad *md, struct session *s, const char *reason)
 {
 	struct session_table *t = md->sessions;
 	struct session **pp;
 	int i;
 
+	tap_stop(md, s, reason);
 	for (i = 0; i < s->nst; i++)
 		session_free_stream(md, &s->st[i]);
 	for (pp = &t->buckets[session_hash(s->call) & (t->nbuckets - 1)]; *pp != NULL;
@@ -140,6 +141,8 @@ session_delete(struct mediad *md, struct session *s)
 	if (s->lnext != NULL)
 		s->lnext->lprev = s->lprev;
 	t->count--;
+	free(s->fmts[0]);
+	free(s->fmts[1]);
 	free(s->call);
 	free(s);
 }
@@ -153,7 +156,7 @@ session_drop_owner(struct mediad *md, const void *owner, size_t len)
 	for (s = md->sessions->head; s != NULL; s = next) {
 		next = s->lnext;
 		if (s->owner_len == len && memcmp(s->owner, owner, len) == 0) {
-			session_delete(md, s);
+			session_delete(md, s, "sipd lost");
 			n++;
 		}
 	}
@@ -289,7 +292,7 @@ session_update(struct mediad *md, const struct proto_session_update *u, const vo
 				if ((int)j >= s->nst)
 					session_free_stream(md, &s->st[j]);
 			if (created)
-				session_delete(md, s);
+				session_delete(md, s, "");
 			return err;
 		}
 		s->st[i].kind = (int)u->kinds.v[i];
@@ -327,6 +330,7 @@ session_update(struct mediad *md, const struct proto_session_update *u, const vo
 	if (!s->have_leg[u->leg] || (held && !session_on_hold(s)))
 		s->last_rtp = loop_now(md->loop);	/* the timeout counts from the answer or resume */
 	s->have_leg[u->leg] = 1;
+	tap_fmts_set(s, (int)u->leg, u);
 	*ports_a = t->ports_a;
 	*ports_b = t->ports_b;
 	*np = n;
@@ -516,7 +520,7 @@ session_tick(void *arg)
 		if (now - s->created > MEDIAD_ORPHAN_MS &&
 		    !ctl_peer_alive(md, s->owner, s->owner_len, MEDIAD_ORPHAN_MS)) {
 			log_info("session %s: its sipd is gone: freed", s->call);
-			session_delete(md, s);
+			session_delete(md, s, "sipd lost");
 			continue;
 		}
 		for (i = 0; i < s->nst; i++)
@@ -562,7 +566,7 @@ session_shutdown(struct mediad *md)
 	if (t == NULL)
 		return;
 	while (t->head != NULL)
-		session_delete(md, t->head);
+		session_delete(md, t->head, "mediad stopped");
 	loop_timer_stop(md->loop, &t->t_tick);
 	free(t->buckets);
 	free(t);

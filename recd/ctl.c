@@ -116,6 +116,7 @@ ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 
 	log_debug("ctl: HELLO from %s %s (instance %016llx)", m->process, m->node,
 	    (unsigned long long)m->instance);
+	rec_owner_seen(rd, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
 	if ((err = proto_encode_hello(reqid, "recd", rd->node, rd->instance, &buf, &len)) != 0)
 		return err;
 	ctl_reply(rd, rq, buf, len);

@@ -315,6 +315,38 @@ rec_set_owner(struct rec *r, const void *owner, size_t len)
 		len = 0;
 	memcpy(r->owner, owner, len);
 	r->owner_len = len;
+	r->heard = clock_mono_ms();
+}
+
+void
+rec_owner_seen(struct recd *rd, const void *owner, size_t len)
+{
+	struct rec *r;
+	uint64_t now = clock_mono_ms();
+
+	for (r = rd->recs; r != NULL; r = r->next)
+		if (r->owner_len == len && memcmp(r->owner, owner, len) == 0)
+			r->heard = now;
+}
+
+/*
+ * The mediad feeding r has said nothing for RECD_OWNER_MS (killed, or
+ * gone with its host): r ends where its files end, failed, and the
+ * sidecar says why.  A mediad that restarts has lost what it was
+ * recording, so nothing would ever resume it.
+ */
+static void
+rec_orphan(struct recd *rd, struct rec *r)
+{
+	r->status = REC_FAILED;
+	r->end_ms = clock_wall_ms();
+	free(r->reason);
+	xasprintf(&r->reason, "mediad stopped feeding it (no word for %d s): the files end "
+	    "where its audio stopped", RECD_OWNER_MS / 1000);
+	log_warnx("rec %s: %s", r->id, r->reason);
+	rec_close_files(r);
+	rec_write_sidecar(r);
+	rec_retire(rd, r);
 }
 
 /*
@@ -607,9 +639,15 @@ static void
 rec_ack_tick(void *arg)
 {
 	struct recd *rd = arg;
-	struct rec *r;
+	struct rec *r, *next;
+	uint64_t now = clock_mono_ms();
 	size_t i;
 
+	for (r = rd->recs; r != NULL; r = next) {
+		next = r->next;
+		if (now - r->heard >= RECD_OWNER_MS)
+			rec_orphan(rd, r);
+	}
 	for (r = rd->recs; r != NULL; r = r->next)
 		for (i = 0; i < r->nstreams; i++) {
 			const struct rec_stream *s = &r->streams[i];

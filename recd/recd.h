@@ -30,6 +30,7 @@
 #define RECD_AHEAD_MAX_S	3600	/* a frame may start at most this far past the wall clock */
 #define RECD_SAFE_ID_MAX	100	/* bytes of a recording id in a file name */
 #define RECD_FRAME_MS		20
+#define RECD_OWNER_MS		5000	/* a mediad silent this long (no HELLO) is gone */
 
 struct recd;
 struct rec;
@@ -119,6 +120,7 @@ struct rec {
 	/* the mediad that sent the last message of it: where unasked messages go */
 	uint8_t			 owner[256];
 	size_t			 owner_len;
+	uint64_t		 heard;		/* monotonic ms its mediad last spoke */
 	/* counters, for the log */
 	uint64_t		 frames, dups, out_of_seq;
 };
@@ -154,6 +156,8 @@ int	 rec_gap(struct recd *rd, const struct proto_rec_gap *m, const void *owner,
  */
 int	 rec_stop(struct recd *rd, const struct proto_rec_stop *m, struct rec **rp);
 struct rec *rec_find(struct recd *rd, const char *id);
+/* The mediad with routing id owner said HELLO: its recordings are alive. */
+void	 rec_owner_seen(struct recd *rd, const void *owner, size_t len);
 /* Starts the REC_ACK timer. */
 void	 rec_init(struct recd *rd);
 /* SIGTERM: closes every file (final headers), sidecars say "interrupted". */

@@ -525,6 +525,7 @@ media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg)
 	memset(&pm, 0, sizeof(pm));
 	pm.type = PROTO_SESSION_DELETE;
 	pm.u.session_delete.call = c->call_id;
+	pm.u.session_delete.reason = (char *)"";	/* sipd names who ended it: a later commit */
 	me = xcalloc(1, sizeof(*me));
 	me->cb = cb;
 	me->arg = arg;

@@ -415,6 +415,7 @@ room_ask(struct sipd *sd, struct room_member *m, node_reply_cb cb)
 	j->mode_set = o->mode_set;
 	j->dtmf_pt = o->dtmf_pt >= 0 ? (uint32_t)o->dtmf_pt : 128;
 	j->muted = (uint32_t)m->muted;
+	j->user = (char *)"";	/* the participant's user: a later commit */
 	return node_request(sd, m->room->node, &pm, cb, m, &m->reqid);
 }
 

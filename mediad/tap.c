@@ -1,0 +1,370 @@
+/*
+ * tap.c — recording a relayed 1:1 call: the relay passes each RTP packet
+ * of the call's first audio stream on untouched, and hands a copy of its
+ * payload here.  Per leg a jitter buffer and decoder (mix.c, codec.c)
+ * turn it into 20 ms of PCM at the recording's rate; the caller's, the
+ * callee's and their sum (the mix) go to recd through recout.c.
+ *
+ * One 20 ms clock (a timerfd) serves every recorded call.  At each tick
+ * every recorded call takes one frame per leg: decoded, concealed (a
+ * packet lost or late), or nothing (the phone sends nothing: hold,
+ * silence suppression, before its first packet).  A leg with nothing puts
+ * no frame; recd writes silence there, so each file's length is the wall
+ * time from the start of the recording, and the three files stay aligned.
+ * A tick that came late is caught up (at most TAP_CATCHUP frames); beyond
+ * that the time passes as silence.
+ *
+ * The payload formats come from each phone's SDP (SESSION_UPDATE's fmt_*
+ * lists).  A phone sends with the numbers of the SDP it received, so a
+ * packet's payload type is looked up in the other phone's formats first,
+ * then in its own.  A leg whose codec mediad cannot decode (EVS, Opus)
+ * is recorded as silence, its codec named in the sidecar.
+ *
+ * The recording's rate is 16 kHz when either phone's preferred format
+ * is wideband (AMR-WB), else 8 kHz; a leg of the other rate is resampled.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "codec.h"
+#include "mediad.h"
+#include "mix.h"
+
+#define TAP_TICK_MS	20
+#define TAP_CATCHUP	5
+
+/* one phone's audio, on its way to PCM */
+struct tap_leg {
+	struct codec_fmt	 fmt;		/* the format being decoded; id NONE: none yet */
+	struct jbuf		 jb;
+	struct codec_dec	*dec;
+	struct mix_resampler	*rs;		/* codec rate to the recording's, or NULL */
+	int			 stream;	/* recout stream, -1: no file of its own */
+	int16_t			 pcm[CODEC_FRAME_MAX];
+	int			 got;		/* pcm holds this tick's audio */
+};
+
+struct tap_call {
+	struct session		*s;
+	struct recout		*out;
+	unsigned		 rate;
+	uint64_t		 ticks;
+	int			 audio;		/* index of the recorded stream */
+	int			 mix;		/* recout stream of the mix, -1: none */
+	struct tap_leg		 leg[2];
+	struct tap_call		*next, *prev;
+};
+
+struct tap_table {
+	struct tap_call		*head;
+	size_t			 count;
+	int			 tfd;
+	int16_t			 tmp[CODEC_FRAME_MAX], mixed[CODEC_FRAME_MAX];
+	int32_t			 sum[CODEC_FRAME_MAX];
+};
+
+size_t
+tap_count(const struct mediad *md)
+{
+	return md->taps != NULL ? md->taps->count : 0;
+}
+
+/* ------------------------------------------------------------ formats */
+
+void
+tap_fmts_set(struct session *s, int leg, const struct proto_session_update *u)
+{
+	struct session_fmts *f;
+	size_t i, n = u->fmt_pts.n;
+
+	if (n == 0 || u->fmt_names.n != n)
+		return;		/* no audio formats said: keep what we had */
+	if ((f = s->fmts[leg]) == NULL)
+		f = s->fmts[leg] = xcalloc(1, sizeof(*f));
+	f->n = n < PROTO_FORMATS_MAX ? n : PROTO_FORMATS_MAX;
+	for (i = 0; i < f->n; i++) {
+		memset(&f->f[i], 0, sizeof(f->f[i]));
+		f->f[i].id = codec_by_name(u->fmt_names.v[i]);
+		f->f[i].pt = (uint8_t)(u->fmt_pts.v[i] & 0x7f);
+		f->f[i].octet_align = i < u->fmt_octet_align.n && u->fmt_octet_align.v[i] != 0;
+	}
+	snprintf(f->first, sizeof(f->first), "%s", u->fmt_names.v[0]);
+}
+
+/* The format of payload type pt in formats f, or NULL. */
+static const struct codec_fmt *
+tap_fmt_find(const struct session_fmts *f, int pt)
+{
+	size_t i;
+
+	if (f == NULL)
+		return NULL;
+	for (i = 0; i < f->n; i++)
+		if (f->f[i].pt == pt)
+			return &f->f[i];
+	return NULL;
+}
+
+/* A leg's format changes (or is first seen): new decoder, buffer, resampler. */
+static int
+tap_leg_switch(struct tap_call *tc, struct tap_leg *tl, const struct codec_fmt *f)
+{
+	struct codec_dec *d = codec_dec_new(f);
+
+	if (d == NULL)
+		return -1;
+	codec_dec_free(tl->dec);
+	mix_resampler_free(tl->rs);
+	tl->rs = NULL;
+	tl->dec = d;
+	tl->fmt = *f;
+	jbuf_init(&tl->jb, codec_rate(f->id) / 50);
+	if (codec_rate(f->id) != tc->rate)
+		tl->rs = mix_resampler_new(codec_rate(f->id), tc->rate);
+	log_debug("tap: %s leg %d: decoding %s", tc->s->call, (int)(tl - tc->leg),
+	    codec_name(f->id));
+	return 0;
+}
+
+/* ------------------------------------------------------------ the packet path in */
+
+void
+tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len)
+{
+	struct session *s = l->s;
+	struct tap_call *tc = s->tap;
+	struct tap_leg *tl = &tc->leg[l->idx];
+	struct codec_frame fr[CODEC_FRAMES_MAX];
+	const struct codec_fmt *f;
+	size_t off = 12;
+	uint32_t ts, ssrc;
+	int pt, n, cmr;
+
+	if (l != &s->st[tc->audio].leg[l->idx] || len < 12 || (pkt[0] >> 6) != 2)
+		return;
+	pt = pkt[1] & 0x7f;
+	ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
+	ssrc = (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
+	off += (size_t)(pkt[0] & 0x0f) * 4;
+	if ((pkt[0] & 0x10) && off + 4 <= len)
+		off += 4 + (size_t)(pkt[off + 2] << 8 | pkt[off + 3]) * 4;
+	if ((pkt[0] & 0x20) && len > off)
+		len -= pkt[len - 1];
+	if (off >= len)
+		return;
+	if (tl->fmt.id == CODEC_NONE || tl->fmt.pt != pt) {
+		if ((f = tap_fmt_find(s->fmts[!l->idx], pt)) == NULL || f->id == CODEC_NONE)
+			f = tap_fmt_find(s->fmts[l->idx], pt);
+		if (f == NULL || f->id == CODEC_NONE)
+			return;		/* DTMF, comfort noise, a codec we cannot decode */
+		if (tap_leg_switch(tc, tl, f) != 0)
+			return;
+	}
+	n = codec_unpack(&tl->fmt, pkt + off, len - off, fr, CODEC_FRAMES_MAX, &cmr);
+	if (n > 0)
+		jbuf_put(&tl->jb, ssrc, ts, fr, n);
+}
+
+/* ------------------------------------------------------------ the tick */
+
+/* This tick's audio of leg tl into tl->pcm at the recording's rate; tl->got. */
+static void
+tap_take(struct tap_table *t, struct tap_call *tc, struct tap_leg *tl)
+{
+	unsigned cs, n = tc->rate / 50;
+	struct codec_frame fr;
+	enum jbuf_get got;
+	int k;
+
+	tl->got = 0;
+	if (tl->dec == NULL || (got = jbuf_get(&tl->jb, &fr)) == JBUF_SILENT)
+		return;
+	cs = codec_frame_samples(tl->fmt.id);
+	k = codec_decode(tl->dec, got == JBUF_FRAME ? &fr : NULL, t->tmp);
+	if (k < 0)
+		k = 0;
+	if ((unsigned)k < cs)
+		memset(t->tmp + k, 0, (cs - (unsigned)k) * sizeof(t->tmp[0]));
+	if (tl->rs != NULL)
+		mix_resample(tl->rs, t->tmp, tl->pcm);
+	else
+		memcpy(tl->pcm, t->tmp, n * sizeof(t->tmp[0]));
+	tl->got = 1;
+}
+
+static void
+tap_frame(struct tap_table *t, struct tap_call *tc, int decode)
+{
+	unsigned n = tc->rate / 50;
+	uint64_t ts = tc->ticks * n;
+	int i;
+
+	tc->ticks++;
+	if (!decode)
+		return;		/* too late to catch up: silence */
+	for (i = 0; i < 2; i++) {
+		tap_take(t, tc, &tc->leg[i]);
+		if (tc->leg[i].got && tc->leg[i].stream >= 0)
+			recout_put(tc->out, tc->leg[i].stream, ts, tc->leg[i].pcm);
+	}
+	if (tc->mix < 0 || (!tc->leg[0].got && !tc->leg[1].got))
+		return;
+	memset(t->sum, 0, n * sizeof(t->sum[0]));
+	for (i = 0; i < 2; i++)
+		if (tc->leg[i].got)
+			mix_add(t->sum, tc->leg[i].pcm, n);
+	mix_minus(t->mixed, t->sum, NULL, n);
+	recout_put(tc->out, tc->mix, ts, t->mixed);
+}
+
+static void
+tap_on_tick(int fd, uint32_t events, void *arg)
+{
+	struct mediad *md = arg;
+	struct tap_table *t = md->taps;
+	struct tap_call *tc;
+	uint64_t exp = 0, i;
+
+	(void)events;
+	if (read(fd, &exp, sizeof(exp)) != (ssize_t)sizeof(exp) || exp == 0)
+		return;
+	if (exp > 1)
+		log_debug("tap: %llu tick(s) late", (unsigned long long)(exp - 1));
+	for (tc = t->head; tc != NULL; tc = tc->next)
+		for (i = 0; i < exp; i++)
+			tap_frame(t, tc, i < TAP_CATCHUP);
+}
+
+/* ------------------------------------------------------------ start, stop */
+
+static void
+tap_clock(struct mediad *md, int on)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	if (on) {
+		its.it_interval.tv_nsec = TAP_TICK_MS * 1000000L;
+		its.it_value.tv_nsec = TAP_TICK_MS * 1000000L;
+	}
+	(void)timerfd_settime(md->taps->tfd, 0, &its, NULL);
+}
+
+int
+tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
+    const void *owner, size_t owner_len)
+{
+	struct tap_table *t = md->taps;
+	struct tap_call *tc;
+	const char *codec[2];
+	unsigned rate = 8000;
+	int audio = -1, i;
+	size_t k;
+
+	if (s->tap != NULL)
+		return 0;	/* recorded already */
+	for (i = 0; i < s->nst && audio < 0; i++)
+		if (s->st[i].used && s->st[i].kind == PROTO_KIND_AUDIO)
+			audio = i;
+	if (audio < 0)
+		return EINVAL;	/* nothing to record */
+	for (i = 0; i < 2; i++) {
+		codec[i] = s->fmts[i] != NULL ? s->fmts[i]->first : "";
+		if (s->fmts[i] != NULL && s->fmts[i]->n > 0 &&
+		    codec_rate(s->fmts[i]->f[0].id) > rate)
+			rate = codec_rate(s->fmts[i]->f[0].id);
+	}
+	tc = xcalloc(1, sizeof(*tc));
+	if ((tc->out = recout_new(md, PROTO_REC_CALL, s->call, s->call, rate, owner,
+	    owner_len)) == NULL) {
+		free(tc);
+		return EEXIST;
+	}
+	tc->s = s;
+	tc->rate = rate;
+	tc->audio = audio;
+	tc->mix = -1;
+	for (i = 0; i < 2; i++) {
+		tc->leg[i].stream = m->legs ? recout_stream_add(tc->out, i == 0 ? "caller" :
+		    "callee", codec[i]) : -1;
+		jbuf_init(&tc->leg[i].jb, 160);
+	}
+	if (m->mix)
+		tc->mix = recout_stream_add(tc->out, "mix", "");
+	for (k = 0; k < m->participants.n; k++)
+		recout_part_add(tc->out, m->participants.v[k]);
+	recout_begin(tc->out);
+	s->tap = tc;
+	tc->next = t->head;
+	if (t->head != NULL)
+		t->head->prev = tc;
+	t->head = tc;
+	if (t->count++ == 0)
+		tap_clock(md, 1);
+	log_info("tap: %s: recording (%s%s), %u Hz", s->call, m->legs ? "legs" : "",
+	    m->mix ? (m->legs ? " and mix" : "mix") : "", rate);
+	return 0;
+}
+
+void
+tap_stop(struct mediad *md, struct session *s, const char *reason)
+{
+	struct tap_table *t = md->taps;
+	struct tap_call *tc = s->tap;
+	int i;
+
+	if (tc == NULL)
+		return;
+	recout_stop(tc->out, tc->ticks * (tc->rate / 50), reason);
+	if (tc->prev != NULL)
+		tc->prev->next = tc->next;
+	else
+		t->head = tc->next;
+	if (tc->next != NULL)
+		tc->next->prev = tc->prev;
+	if (--t->count == 0)
+		tap_clock(md, 0);
+	for (i = 0; i < 2; i++) {
+		codec_dec_free(tc->leg[i].dec);
+		mix_resampler_free(tc->leg[i].rs);
+	}
+	free(tc);
+	s->tap = NULL;
+}
+
+int
+tap_init(struct mediad *md)
+{
+	struct tap_table *t = xcalloc(1, sizeof(*t));
+
+	if ((t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    loop_fd_add(md->loop, t->tfd, EPOLLIN, tap_on_tick, md) != 0) {
+		if (t->tfd >= 0)
+			close(t->tfd);
+		free(t);
+		return errno != 0 ? errno : EINVAL;
+	}
+	md->taps = t;
+	return 0;
+}
+
+void
+tap_shutdown(struct mediad *md)
+{
+	struct tap_table *t = md->taps;
+
+	if (t == NULL)
+		return;
+	while (t->head != NULL)
+		tap_stop(md, t->head->s, "mediad stopped");
+	loop_fd_del(md->loop, t->tfd);
+	close(t->tfd);
+	free(t);
+	md->taps = NULL;
+}

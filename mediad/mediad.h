@@ -289,6 +289,11 @@ void	 recout_part_add(struct recout *r, const char *who);
 void	 recout_begin(struct recout *r);
 /* One 20 ms frame (rate / 50 samples) of stream at media timestamp ts. */
 void	 recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm);
+/*
+ * A recording's length in samples: the wall time since started (monotonic
+ * ms of its media timestamp 0), or the ticks it put if that is more.
+ */
+uint64_t recout_length(uint64_t started, unsigned rate, uint64_t ticks);
 /* The producer is done: samples long.  r is recout.c's from now on. */
 void	 recout_stop(struct recout *r, uint64_t samples, const char *reason);
 

@@ -455,6 +455,16 @@ recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm)
 	}
 }
 
+uint64_t
+recout_length(uint64_t started, unsigned rate, uint64_t ticks)
+{
+	uint64_t now = clock_mono_ms(), wall = 0, frames = ticks * (rate / 50);
+
+	if (now > started)
+		wall = (now - started) * rate / 1000;
+	return wall > frames ? wall : frames;
+}
+
 void
 recout_stop(struct recout *r, uint64_t samples, const char *reason)
 {

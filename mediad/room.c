@@ -115,6 +115,7 @@ struct room {
 	unsigned		 rec_rate;
 	int			 rec_legs, rec_mix;	/* rec_mix: the mix stream, -1: none */
 	uint64_t		 rec_ticks;
+	uint64_t		 rec_started;	/* monotonic ms of media timestamp 0 */
 	struct mix_resampler	*rec_rs;	/* the mix, room rate to the recording's */
 	unsigned		 rec_rs_in;
 	struct room		*next;
@@ -497,6 +498,7 @@ room_record(struct mediad *md, const struct proto_record *m, const void *owner,
 	r->rec_rate = r->rate;
 	r->rec_legs = (int)m->legs;
 	r->rec_ticks = 0;
+	r->rec_started = clock_mono_ms();
 	r->rec_mix = m->mix ? recout_stream_add(r->rec, "mix", "") : -1;
 	for (p = r->parts; p != NULL; p = p->next)
 		room_rec_part(r, p);
@@ -644,7 +646,7 @@ room_free(struct mediad *md, struct room *r, const char *why)
 	struct room_part *p;
 
 	if (r->rec != NULL)
-		recout_stop(r->rec, r->rec_ticks * (r->rec_rate / 50), why);
+		recout_stop(r->rec, recout_length(r->rec_started, r->rec_rate, r->rec_ticks), why);
 	mix_resampler_free(r->rec_rs);
 	while ((p = r->parts) != NULL) {
 		r->parts = p->next;

@@ -12,7 +12,8 @@
  * no frame; recd writes silence there, so each file's length is the wall
  * time from the start of the recording, and the three files stay aligned.
  * A tick that came late is caught up (at most TAP_CATCHUP frames); beyond
- * that the time passes as silence.
+ * that the time passes as silence.  The recording's length is the wall
+ * time from RECORD to its end, to the sample, not a count of ticks.
  *
  * The payload formats come from each phone's SDP (SESSION_UPDATE's fmt_*
  * lists).  A phone sends with the numbers of the SDP it received, so a
@@ -56,6 +57,7 @@ struct tap_call {
 	struct recout		*out;
 	unsigned		 rate;
 	uint64_t		 ticks;
+	uint64_t		 started;	/* monotonic ms of media timestamp 0 */
 	int			 audio;		/* index of the recorded stream */
 	int			 mix;		/* recout stream of the mix, -1: none */
 	struct tap_leg		 leg[2];
@@ -288,6 +290,7 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 	}
 	tc->s = s;
 	tc->rate = rate;
+	tc->started = clock_mono_ms();
 	tc->audio = audio;
 	tc->mix = -1;
 	for (i = 0; i < 2; i++) {
@@ -321,7 +324,7 @@ tap_stop(struct mediad *md, struct session *s, const char *reason)
 
 	if (tc == NULL)
 		return;
-	recout_stop(tc->out, tc->ticks * (tc->rate / 50), reason);
+	recout_stop(tc->out, recout_length(tc->started, tc->rate, tc->ticks), reason);
 	if (tc->prev != NULL)
 		tc->prev->next = tc->next;
 	else

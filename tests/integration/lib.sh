@@ -255,6 +255,7 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 #   --sip TEXT              extra lines inside sip: { }
 #   --daemon TEXT           the daemon section (default: the user running
 #                           the test, so a test run as root stays root)
+#   --recording TEXT        extra lines inside recording: { } (calls = true; ...)
 #   --extra TEXT            extra top-level text
 # Listens on udp and tcp 127.0.0.1:$SIPD_PORT, domain pbx.test, users
 # 1001..1005 with passwords pw1001..pw1005, the journal at $JOURNAL and
@@ -262,6 +263,7 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 write_config() {
 	local file=$CONF nat=10 minexp=2 ttl=300 jfmt=text lvl=debug auth=true
 	local media=p2p media_extra="" ctl_media="\"ipc://$T/media.sock\"" sip_extra="" extra=""
+	local rec_extra=""
 	local daemon="daemon: { user = \"$(id -un)\"; };"
 	local -A umedia=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
@@ -283,6 +285,7 @@ write_config() {
 		--sip) sip_extra=$2 ;;
 		--daemon) daemon=$2 ;;
 		--extra) extra=$2 ;;
+		--recording) rec_extra=$2 ;;
 		*) echo "write_config: unknown option $1" >&2; return 2 ;;
 		esac
 		shift 2
@@ -309,7 +312,7 @@ media: {
   mode = "$media";
 $media_extra
 };
-recording: { dir = "$T/recordings"; };
+recording: { dir = "$T/recordings"; $rec_extra };
 journal: { path = "$JOURNAL"; format = "$jfmt"; };
 control: {
   sipctl = "$SIPCTL_EP";

@@ -382,11 +382,21 @@ struct media_sdp_stream {
 struct media_sdp {
 	int			 n;
 	struct media_sdp_stream	 s[PROTO_STREAMS_MAX];
+	/* the payload formats of the first audio m= line, in its order */
+	int			 nfmts;
+	uint32_t		 fmt_pt[PROTO_FORMATS_MAX];
+	char			 fmt_name[PROTO_FORMATS_MAX][32];	/* "" if unknown */
+	uint32_t		 fmt_octet_align[PROTO_FORMATS_MAX];
 };
 
 typedef void (*media_done_cb)(struct sipd *sd, int err, void *arg);
 
-/* Reads an SDP body; 0 or EINVAL (no m= line, too many, an m= without address). */
+/*
+ * Reads an SDP body; 0 or EINVAL (no m= line, too many, an m= without
+ * address).  The formats of the first audio m= line are named by their
+ * a=rtpmap (static 0 and 8 without one: PCMU, PCMA), octet-align from
+ * a=fmtp.
+ */
 int	 media_sdp_parse(const char *body, size_t len, struct media_sdp *out);
 /*
  * The SDP body with c= set to addr, the i-th m= port to ports[i] (0 stays
@@ -423,6 +433,30 @@ typedef void (*media_end_cb)(struct sipd *sd, const struct media_totals *t, void
 int	 media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg);
 
 /* ---------------------------------------------------------------- offer.c */
+
+/* What an audio m= line says about one of its payload types. */
+struct offer_fmt {
+	unsigned	 pt;
+	char		 name[32];	/* a=rtpmap's encoding name; "" if unknown */
+	unsigned	 clock;		/* 0 if unknown */
+	char		 fmtp[256];	/* a=fmtp's parameters, "" if none */
+};
+
+/*
+ * The formats of an m= line's format list ("96 8 101") into fmts (at most
+ * max, in that order); static 0 and 8 get "PCMU" and "PCMA" at 8000 Hz,
+ * as they need no rtpmap (RFC 3551).  Returns how many.
+ */
+size_t	 offer_fmts_init(const char *fmtlist, struct offer_fmt *fmts, size_t max);
+/*
+ * Takes one attribute line of that m= line ("a=rtpmap:96 AMR-WB/16000/1",
+ * "a=fmtp:96 octet-align=1"): 1 if it described one of fmts, else 0.
+ */
+int	 offer_fmt_attr(const char *line, struct offer_fmt *fmts, size_t n);
+/* The value of key in an fmtp parameter list ("a=1; b=2"), into val; 0 or ENOENT. */
+int	 offer_fmtp_get(const char *fmtp, const char *key, char *val, size_t len);
+/* Does an fmtp parameter list say octet-align=1 (RFC 4867)? */
+int	 offer_octet_align(const char *fmtp);
 
 /* One m= line of an offer, as it was (for declining it in the answer). */
 struct offer_m {

@@ -539,7 +539,7 @@ media_on_deleted(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
 }
 
 int
-media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg)
+media_call_end(struct sipd *sd, struct call *c, const char *why, media_end_cb cb, void *arg)
 {
 	struct proto_msg pm;
 	struct media_end *me;
@@ -553,6 +553,7 @@ media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg)
 	memset(&pm, 0, sizeof(pm));
 	pm.type = PROTO_SESSION_DELETE;
 	pm.u.session_delete.call = c->call_id;
+	pm.u.session_delete.reason = (char *)why;
 	me = xcalloc(1, sizeof(*me));
 	me->cb = cb;
 	me->arg = arg;

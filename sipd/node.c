@@ -397,7 +397,7 @@ node_released(struct sipd *sd, int node)
 const struct node_info *
 node_info(struct sipd *sd, int node)
 {
-	if (node < 0 || node >= sd->nodes->n)
+	if (sd->nodes == NULL || node < 0 || node >= sd->nodes->n)
 		return NULL;
 	return &sd->nodes->nodes[node].info;
 }

@@ -127,7 +127,7 @@ recording_on_refused(struct sipd *sd, const struct proto_msg *m, int err, void *
 {
 	struct recording_ask *a = arg;
 
-	if (err != 0) {
+	if (err != 0 && err != ECANCELED) {	/* ECANCELED: sipd is stopping */
 		log_warnx("recording: %s %s: mediad did not take the RECORD: %s",
 		    a->kind == PROTO_REC_CALL ? "call" : "room", a->target,
 		    m != NULL && m->type == PROTO_ERROR ? m->u.error.text : strerror(err));
@@ -202,13 +202,24 @@ recording_room_created(struct sipd *sd, struct sroom *r)
 
 /* ------------------------------------------------------------ what mediad tells */
 
+/* The last recording of list with id rec, or NULL. */
 static struct recording *
 recording_find(struct recording *list, const char *rec)
 {
+	struct recording *found = NULL;
+
 	for (; list != NULL; list = list->next)
 		if (strcmp(list->rec, rec) == 0)
-			return list;
-	return NULL;
+			found = list;
+	return found;
+}
+
+static uint64_t
+recording_instance(struct sipd *sd, int node)
+{
+	const struct node_info *ni = node_info(sd, node);
+
+	return ni != NULL ? ni->instance : 0;
 }
 
 /* A new open recording, last of the list. */
@@ -221,6 +232,7 @@ recording_new(struct sipd *sd, int node, const struct proto_rec_event *ev)
 	r->kind = (int)ev->kind;
 	r->target = xstrdup(ev->target);
 	r->node = node;
+	r->instance = recording_instance(sd, node);
 	r->state = PROTO_RECST_STARTED;
 	r->started = recording_now();
 	r->sidecar = xstrdup("");
@@ -318,15 +330,23 @@ recording_finish(struct sipd *sd, struct recording *r)
 void
 recording_event(struct sipd *sd, int node, const struct proto_rec_event *ev)
 {
-	struct recording *r = recording_find(sd->recs->open, ev->rec);
+	struct recording *r = recording_find(sd->recs->open, ev->rec), *old;
+	uint64_t inst = recording_instance(sd, node);
 	char ms[24];
 	size_t i;
 
-	if (r == NULL && ev->state != PROTO_RECST_STARTED &&
-	    recording_find(sd->recs->done, ev->rec) != NULL) {
-		/* finished here already (its node was lost): one rec-done is all */
-		log_info("recording %s: %s from mediad after its end: ignored", ev->rec,
-		    recording_state_name((int)ev->state));
+	/*
+	 * Finished here already: one rec-done is all.  A start is a new
+	 * recording of the same id (a room's again), unless it comes from the
+	 * very mediad that was taken for lost while recording it.
+	 */
+	if (r == NULL && (old = recording_find(sd->recs->done, ev->rec)) != NULL &&
+	    (ev->state != PROTO_RECST_STARTED ||
+	    (old->lost && old->node == node && old->instance == inst))) {
+		static const char *const what[] = { "start", "gap", "done", "failure" };
+
+		log_info("recording %s: its %s from mediad after its end: ignored", ev->rec,
+		    what[ev->state & 3]);
 		return;
 	}
 	if (r == NULL) {
@@ -340,6 +360,7 @@ recording_event(struct sipd *sd, int node, const struct proto_rec_event *ev)
 		}
 	}
 	r->node = node;
+	r->instance = inst;
 	switch (ev->state) {
 	case PROTO_RECST_STARTED:
 		/* again (recd restarted and reopened the files): nothing new to journal */
@@ -384,6 +405,7 @@ recording_media_lost(struct sipd *sd, int node)
 			continue;
 		/* what recd holds is at most what it got until now */
 		r->state = PROTO_RECST_FAILED;
+		r->lost = 1;
 		r->ms = now > r->started ? now - r->started : 0;
 		free(r->reason);
 		r->reason = xstrdup("mediad lost");

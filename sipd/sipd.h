@@ -652,6 +652,8 @@ struct recording {
 	int			 kind;		/* enum proto_rec_kind */
 	char			*target;	/* the Call-ID, or the room's name */
 	int			 node;		/* the mediad node that feeds it */
+	uint64_t		 instance;	/* that node's mediad instance then */
+	int			 lost;		/* finished because the node was lost */
 	int			 state;		/* PROTO_RECST_STARTED (open), _DONE, _FAILED */
 	uint64_t		 started;	/* UTC ms: when sipd heard of it */
 	uint64_t		 ms;		/* finished: its longest file, in ms */

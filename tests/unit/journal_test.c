@@ -476,6 +476,9 @@ START_TEST(test_rec_node_lost)
 	    "", 0);
 	recording_media_lost(&rsd, 0);
 	recording_media_lost(&rsd, 0);
+	/* the same mediad (back with its instance) goes on about it: ignored */
+	rec_event(0, PROTO_REC_CALL, "on0", "on0", PROTO_RECST_STARTED, 1, files, NULL, "", "",
+	    "", 0);
 	rec_event(0, PROTO_REC_CALL, "on0", "on0", PROTO_RECST_DONE, 1, files, ms, "/r/x.json",
 	    "", "", 0);
 	s = rec_lines();
@@ -488,6 +491,20 @@ START_TEST(test_rec_node_lost)
 	    "", "", 0);
 	ck_assert_ptr_nonnull(strstr(rec_lines(), "rec-done room=801 rec=room-801 status=failed "
 	    "reason=unknown files=\"\" seconds=0.000\n"));
+	/* a recording done as it should be, then one of the same id: a new one */
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_STARTED, 1, files, NULL, "",
+	    "", "", 0);
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_DONE, 1, files, ms, "", "",
+	    "", 0);
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_STARTED, 1, files, NULL, "",
+	    "", "", 0);
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_DONE, 1, files, ms, "", "",
+	    "", 0);
+	s = rec_lines();
+	ck_assert_int_eq(count_lines(s), 8);
+	ck_assert_ptr_nonnull(strstr(s, "rec-start room=802 rec=room-802 files=/r/x_mix.wav\n"
+	    "rec-done room=802 rec=room-802 status=ok files=/r/x_mix.wav seconds=3.000\n"
+	    "rec-start room=802"));
 	/* the finished ones kept are the last RECORDING_KEEP */
 	for (i = 0; i < RECORDING_KEEP + 5; i++) {
 		char id[16];

@@ -218,8 +218,9 @@ call_start(struct sipd *sd, const osip_message_t *invite, const struct tp_source
 		ct->head = c;
 	ct->tail = c;
 	ct->count++;
-	journal_write(sd->journal, "call-start", "call", c->call_id, "from", call_leg_user(&c->caller),
-	    "to", call_leg_user(&c->callee), "media", c->media, (char *)NULL);
+	journal_write(sd->journal, "call-start", "call", c->call_id,
+	    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee),
+	    "media", c->media, (char *)NULL);
 	return c;
 }
 
@@ -232,7 +233,8 @@ call_invite_response(struct sipd *sd, struct call *c, const osip_message_t *resp
 	if ((status == 180 || status == 183) && c->state == CALL_TRYING) {
 		c->state = CALL_RINGING;
 		journal_write(sd->journal, "call-ringing", "call", c->call_id,
-		    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee), (char *)NULL);
+		    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee),
+		    (char *)NULL);
 	} else if (status / 100 == 2 && c->state < CALL_ANSWERED) {
 		c->state = CALL_ANSWERED;
 		c->answer_ms = loop_now(sd->loop);
@@ -316,7 +318,8 @@ call_transfer(struct sipd *sd, struct call *c, const char *target)
 		p++;
 	p[strcspn(p, ">?")] = '\0';
 	journal_write(sd->journal, "call-transfer", "call", c->call_id,
-	    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee), "target", p, (char *)NULL);
+	    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee), "target", p,
+	    (char *)NULL);
 	free(t);
 }
 

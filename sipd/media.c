@@ -171,7 +171,8 @@ media_sdp_parse(const char *body, size_t blen, struct media_sdp *out)
 
 				audio = cur;
 				if (sscanf(mline, "%*s %*s %*s %n", &off) >= 0 && off > 0)
-					nfmts = offer_fmts_init(mline + off, fmts, PROTO_FORMATS_MAX);
+					nfmts = offer_fmts_init(mline + off, fmts,
+					    PROTO_FORMATS_MAX);
 			}
 			break;
 		}

@@ -283,9 +283,10 @@ recording_journal_start(struct sipd *sd, const struct recording *r)
 {
 	char *files = recording_files_str(r);
 
-	journal_write(sd->journal, "rec-start", "call", r->kind == PROTO_REC_CALL ? r->target : NULL,
-	    "room", r->kind == PROTO_REC_ROOM ? r->target : NULL, "rec", r->rec, "files", files,
-	    (char *)NULL);
+	journal_write(sd->journal, "rec-start",
+	    "call", r->kind == PROTO_REC_CALL ? r->target : NULL,
+	    "room", r->kind == PROTO_REC_ROOM ? r->target : NULL,
+	    "rec", r->rec, "files", files, (char *)NULL);
 	free(files);
 }
 
@@ -302,7 +303,8 @@ recording_finish(struct sipd *sd, struct recording *r)
 	int ok = r->state == PROTO_RECST_DONE;
 
 	snprintf(secs, sizeof(secs), "%" PRIu64 ".%03" PRIu64, r->ms / 1000, r->ms % 1000);
-	journal_write(sd->journal, "rec-done", "call", r->kind == PROTO_REC_CALL ? r->target : NULL,
+	journal_write(sd->journal, "rec-done",
+	    "call", r->kind == PROTO_REC_CALL ? r->target : NULL,
 	    "room", r->kind == PROTO_REC_ROOM ? r->target : NULL, "rec", r->rec,
 	    "status", ok ? "ok" : "failed", "reason", !ok ? r->reason : NULL, "files", files,
 	    "seconds", secs, "sidecar", r->sidecar[0] != '\0' ? r->sidecar : NULL, (char *)NULL);
@@ -370,8 +372,8 @@ recording_event(struct sipd *sd, int node, const struct proto_rec_event *ev)
 		snprintf(ms, sizeof(ms), "%" PRIu32, ev->gap_ms);
 		log_warnx("recording %s: %s ms of %s lost while recd was away", r->rec, ms,
 		    ev->stream);
-		journal_write(sd->journal, "rec-gap", "call",
-		    r->kind == PROTO_REC_CALL ? r->target : NULL,
+		journal_write(sd->journal, "rec-gap",
+		    "call", r->kind == PROTO_REC_CALL ? r->target : NULL,
 		    "room", r->kind == PROTO_REC_ROOM ? r->target : NULL, "rec", r->rec,
 		    "stream", ev->stream, "ms", ms, (char *)NULL);
 		break;

@@ -418,8 +418,8 @@ START_TEST(test_rec_lines)
 	rec_event(0, PROTO_REC_CALL, "c1@host", "c1@host", PROTO_RECST_DONE, 3, files, ms,
 	    "/r/2026/11/20/120929_c1.json", "", "", 0);
 	rec_event(1, PROTO_REC_ROOM, "800", "room-800", PROTO_RECST_FAILED, 1, rfiles, rms,
-	    "/r/2026/11/20/121000_room-800.json", "121000_room-800_mix.wav: No space left on device",
-	    "", 0);
+	    "/r/2026/11/20/121000_room-800.json",
+	    "121000_room-800_mix.wav: No space left on device", "", 0);
 	ck_assert_str_eq(rec_lines(),
 	    "rec-start call=c1@host rec=c1@host files=/r/2026/11/20/120929_c1_caller.wav,"
 	    "/r/2026/11/20/120929_c1_callee.wav,/r/2026/11/20/120929_c1_mix.wav\n"

@@ -488,7 +488,8 @@ conf_hex32(const char *s)
 static int
 conf_load_users(struct conf_ctx *cx, struct parley_conf *c, const config_setting_t *s)
 {
-	static const char *const keys[] = { "name", "password", "ha1", "display", "media", NULL };
+	static const char *const keys[] = { "name", "password", "ha1", "display", "media", "record",
+	    NULL };
 	int i, n, err;
 
 	if (!config_setting_is_list(s) && !config_setting_is_array(s))
@@ -502,12 +503,14 @@ conf_load_users(struct conf_ctx *cx, struct parley_conf *c, const config_setting
 		if (!config_setting_is_group(e))
 			return conf_err(cx, e, "a user must be { name = ...; password = ...; }");
 		c->nusers++;
+		u->record = -1;
 		if ((err = conf_check_keys(cx, e, keys)) ||
 		    (err = conf_get_str(cx, e, "name", &u->name)) ||
 		    (err = conf_get_str(cx, e, "password", &u->password)) ||
 		    (err = conf_get_str(cx, e, "ha1", &u->ha1)) ||
 		    (err = conf_get_str(cx, e, "display", &u->display)) ||
-		    (err = conf_get_str(cx, e, "media", &u->media)))
+		    (err = conf_get_str(cx, e, "media", &u->media)) ||
+		    (err = conf_get_bool(cx, e, "record", &u->record)))
 			return err;
 		if (u->name == NULL)
 			return conf_err(cx, e, "user without 'name'");
@@ -774,6 +777,26 @@ conf_user_find(const struct parley_conf *c, const char *name)
 		if (c->users[i].name != NULL && strcmp(c->users[i].name, name) == 0)
 			return &c->users[i];
 	return NULL;
+}
+
+int
+conf_record_call(const struct parley_conf *c, const char *caller, const char *callee)
+{
+	const struct conf_user *a = caller != NULL ? conf_user_find(c, caller) : NULL;
+	const struct conf_user *b = callee != NULL ? conf_user_find(c, callee) : NULL;
+	int ra = a != NULL ? a->record : -1, rb = b != NULL ? b->record : -1;
+
+	if (!c->rec_legs && !c->rec_mix)
+		return 0;
+	if (ra == 1 || rb == 1)
+		return 1;
+	return c->rec_calls && ra != 0 && rb != 0;
+}
+
+int
+conf_record_rooms(const struct parley_conf *c)
+{
+	return c->rec_rooms && (c->rec_legs || c->rec_mix);
 }
 
 const char *

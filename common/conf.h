@@ -27,6 +27,7 @@ struct conf_user {
 	char	*ha1;		/* ... or MD5(name:realm:password), hex */
 	char	*display;
 	char	*media;		/* "relay", "p2p" or NULL = media.mode */
+	int	 record;	/* 1, 0, or -1 = recording.calls decides */
 };
 
 struct conf_reason {
@@ -97,6 +98,16 @@ void	 conf_free(struct parley_conf *c);
 
 const struct conf_user	*conf_user_find(const struct parley_conf *c, const char *name);
 const char		*conf_reason_phrase(const struct parley_conf *c, int code);
+/*
+ * Is a 1:1 call between the users caller and callee recorded?  Yes when
+ * either's users[].record is true, or when recording.calls is true and
+ * neither's is false (either may be NULL or no configured user); never
+ * when recording.legs and recording.mix are both false.
+ */
+int			 conf_record_call(const struct parley_conf *c, const char *caller,
+			    const char *callee);
+/* Are rooms recorded (recording.rooms, and legs or mix)? */
+int			 conf_record_rooms(const struct parley_conf *c);
 /* Is user a room of rooms.numbers ("800-899": 3 digits from 800 to 899; or a name)? */
 int			 conf_room_match(const struct parley_conf *c, const char *user);
 

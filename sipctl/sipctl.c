@@ -45,7 +45,7 @@
 /* how a command prints its answer */
 enum sipctl_view {
 	VIEW_STATUS, VIEW_REGS, VIEW_CALLS, VIEW_HANGUP, VIEW_MEDIA, VIEW_ROOMS, VIEW_ROOM,
-	VIEW_ROOM_ACT, VIEW_GENERIC
+	VIEW_ROOM_ACT, VIEW_RECS, VIEW_GENERIC
 };
 
 /* the contract's command set; sipd/ctl.c checks the same counts */
@@ -57,7 +57,7 @@ static const struct sipctl_cmd {
 	enum sipctl_view view;
 } sipctl_cmds[] = {
 	{ "status", NULL, 0, 0, "status",
-	    "versions, uptime, counts, mediad nodes", VIEW_STATUS },
+	    "versions, uptime, counts, mediad nodes and their recorders", VIEW_STATUS },
 	{ "registrations", NULL, 0, 0, "registrations",
 	    "user, contact, source address, transport, expires in", VIEW_REGS },
 	{ "calls", NULL, 0, 0, "calls",
@@ -82,7 +82,7 @@ static const struct sipctl_cmd {
 	    "per call leg and stream: packets, bytes, loss, jitter, latched address",
 	    VIEW_MEDIA },
 	{ "recordings", NULL, 0, 0, "recordings",
-	    "open and recent recordings with their files", VIEW_GENERIC },
+	    "open and recent recordings with their files", VIEW_RECS },
 };
 #define SIPCTL_NCMDS	(sizeof(sipctl_cmds) / sizeof(sipctl_cmds[0]))
 
@@ -208,7 +208,7 @@ sipctl_hms(json_int_t secs, char *buf, size_t len)
 		snprintf(buf, len, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
 }
 
-enum sipctl_fmt { FMT_TEXT, FMT_SECS, FMT_HMS, FMT_BOOL };
+enum sipctl_fmt { FMT_TEXT, FMT_SECS, FMT_HMS, FMT_BOOL, FMT_DEC3 };
 
 /* A cell or value as text (malloc'd, terminal-safe). */
 static char *
@@ -238,7 +238,7 @@ sipctl_text(const json_t *v, enum sipctl_fmt fmt)
 		return xstrdup(buf);
 	}
 	if (json_is_real(v)) {
-		snprintf(buf, sizeof(buf), "%g", json_real_value(v));
+		snprintf(buf, sizeof(buf), fmt == FMT_DEC3 ? "%.3f" : "%g", json_real_value(v));
 		return xstrdup(buf);
 	}
 	if (json_is_array(v)) {
@@ -369,9 +369,8 @@ sipctl_print_kv(const json_t *o)
 }
 
 /*
- * For answers sipctl has no layout for yet (rooms, media, recordings when
- * sipd has them): an object holding one list of objects is a table with
- * a column per key, anything else key: value lines.
+ * For answers sipctl has no layout for: an object holding one list of
+ * objects is a table with a column per key, anything else key: value lines.
  */
 static void
 sipctl_print_generic(const json_t *o)
@@ -456,6 +455,18 @@ static const struct sipctl_col sipctl_node_cols[] = {
 	{ "free", "FREE-PORTS", FMT_TEXT },
 	{ "capacity", "CAPACITY", FMT_TEXT },
 	{ "load", "CPU%", FMT_TEXT },
+	{ "recorder", "RECORDER", FMT_TEXT },
+	{ "recordings", "RECORDINGS", FMT_TEXT },
+};
+
+static const struct sipctl_col sipctl_rec_cols[] = {
+	{ "rec", "REC", FMT_TEXT },
+	{ "kind", "KIND", FMT_TEXT },
+	{ "target", "TARGET", FMT_TEXT },
+	{ "state", "STATE", FMT_TEXT },
+	{ "started", "STARTED", FMT_TEXT },
+	{ "seconds", "SECONDS", FMT_DEC3 },
+	{ "files", "FILES", FMT_TEXT },
 };
 
 static const struct sipctl_col sipctl_stream_cols[] = {
@@ -535,7 +546,9 @@ sipctl_print(const struct sipctl_cmd *cmd, char **words, const char *body)
 		break;
 	case VIEW_REGS:
 	case VIEW_CALLS:
-		rows = json_object_get(o, cmd->view == VIEW_REGS ? "registrations" : "calls");
+	case VIEW_RECS:
+		rows = json_object_get(o, cmd->view == VIEW_REGS ? "registrations" :
+		    cmd->view == VIEW_CALLS ? "calls" : "recordings");
 		if (!json_is_array(rows)) {
 			err = EBADMSG;
 			goto out;
@@ -543,9 +556,12 @@ sipctl_print(const struct sipctl_cmd *cmd, char **words, const char *body)
 		if (cmd->view == VIEW_REGS)
 			sipctl_table(rows, sipctl_reg_cols,
 			    sizeof(sipctl_reg_cols) / sizeof(sipctl_reg_cols[0]));
-		else
+		else if (cmd->view == VIEW_CALLS)
 			sipctl_table(rows, sipctl_call_cols,
 			    sizeof(sipctl_call_cols) / sizeof(sipctl_call_cols[0]));
+		else
+			sipctl_table(rows, sipctl_rec_cols,
+			    sizeof(sipctl_rec_cols) / sizeof(sipctl_rec_cols[0]));
 		break;
 	case VIEW_ROOMS:
 	case VIEW_ROOM:

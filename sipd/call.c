@@ -88,7 +88,7 @@ call_free(struct sipd *sd, struct call *c)
 	ct->count--;
 	/* a session left on mediad (a call that ended unanswered): delete it */
 	if (c->node >= 0 && !sd->stopping_hard)
-		(void)media_call_end(sd, c, call_end_ignored, NULL);
+		(void)media_call_end(sd, c, "", call_end_ignored, NULL);
 	call_leg_free(&c->caller);
 	call_leg_free(&c->callee);
 	free(c->call_id);
@@ -123,9 +123,8 @@ call_state_name(enum call_state s)
 	}
 }
 
-/* The user part for the journal ("1001"), or the whole URI when there is none. */
-static const char *
-call_who(const struct call_leg *l)
+const char *
+call_leg_user(const struct call_leg *l)
 {
 	const char *at, *colon;
 	static char buf[2][256];
@@ -219,8 +218,9 @@ call_start(struct sipd *sd, const osip_message_t *invite, const struct tp_source
 		ct->head = c;
 	ct->tail = c;
 	ct->count++;
-	journal_write(sd->journal, "call-start", "call", c->call_id, "from", call_who(&c->caller),
-	    "to", call_who(&c->callee), "media", c->media, (char *)NULL);
+	journal_write(sd->journal, "call-start", "call", c->call_id,
+	    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee),
+	    "media", c->media, (char *)NULL);
 	return c;
 }
 
@@ -233,7 +233,8 @@ call_invite_response(struct sipd *sd, struct call *c, const osip_message_t *resp
 	if ((status == 180 || status == 183) && c->state == CALL_TRYING) {
 		c->state = CALL_RINGING;
 		journal_write(sd->journal, "call-ringing", "call", c->call_id,
-		    "from", call_who(&c->caller), "to", call_who(&c->callee), (char *)NULL);
+		    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee),
+		    (char *)NULL);
 	} else if (status / 100 == 2 && c->state < CALL_ANSWERED) {
 		c->state = CALL_ANSWERED;
 		c->answer_ms = loop_now(sd->loop);
@@ -243,7 +244,7 @@ call_invite_response(struct sipd *sd, struct call *c, const osip_message_t *resp
 		c->callee.contact = call_contact_of(resp);
 		c->callee.src = *src;
 		journal_write(sd->journal, "call-answer", "call", c->call_id,
-		    "from", call_who(&c->caller), "to", call_who(&c->callee),
+		    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee),
 		    "media", c->media, (char *)NULL);
 	}
 }
@@ -265,8 +266,8 @@ call_unanswered(struct sipd *sd, struct call *c, int status, enum call_outcome h
 	else
 		event = "call-fail";
 	snprintf(st, sizeof(st), "%d", status);
-	journal_write(sd->journal, event, "call", c->call_id, "from", call_who(&c->caller),
-	    "to", call_who(&c->callee), "status", st, (char *)NULL);
+	journal_write(sd->journal, event, "call", c->call_id, "from", call_leg_user(&c->caller),
+	    "to", call_leg_user(&c->callee), "status", st, (char *)NULL);
 	call_free(sd, c);
 }
 
@@ -317,7 +318,8 @@ call_transfer(struct sipd *sd, struct call *c, const char *target)
 		p++;
 	p[strcspn(p, ">?")] = '\0';
 	journal_write(sd->journal, "call-transfer", "call", c->call_id,
-	    "from", call_who(&c->caller), "to", call_who(&c->callee), "target", p, (char *)NULL);
+	    "from", call_leg_user(&c->caller), "to", call_leg_user(&c->callee), "target", p,
+	    (char *)NULL);
 	free(t);
 }
 
@@ -377,11 +379,11 @@ call_end_reason(struct sipd *sd, struct call *c, const char *who, const char *re
 	else
 		snprintf(e->dur, sizeof(e->dur), "0.000");
 	e->call_id = xstrdup(c->call_id);
-	e->from = xstrdup(call_who(&c->caller));
-	e->to = xstrdup(call_who(&c->callee));
+	e->from = xstrdup(call_leg_user(&c->caller));
+	e->to = xstrdup(call_leg_user(&c->callee));
 	e->by = xstrdup(who);
 	e->reason = reason ? xstrdup(reason) : NULL;
-	if (c->node >= 0 && media_call_end(sd, c, call_end_figures, e) == 0) {
+	if (c->node >= 0 && media_call_end(sd, c, who, call_end_figures, e) == 0) {
 		c->node = -1;	/* deleted: call_free leaves mediad alone */
 		call_free(sd, c);
 		return;

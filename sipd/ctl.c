@@ -1,11 +1,10 @@
 /*
  * ctl.c — sipd's admin control socket: a ZeroMQ ROUTER bound to
  * control.sipctl that takes ADMIN_REQ messages from sipctl, runs the
- * command (status, registrations, calls, call hangup) and answers an
+ * command (status, registrations, calls, rooms, recordings, ...) and answers an
  * ADMIN_REP whose body is JSON.  A command it does not know, or with the
  * wrong arguments, is refused with {"error": "..."}; a message it cannot
- * decode is answered with an ERROR.  Room, media and recording commands
- * are refused until mediad and rooms exist.
+ * decode is answered with an ERROR.
  *
  * It reads sipd's state only through the other files' functions (reg_,
  * call_, txn_, tp_) and never blocks: replies go out with ZMQ_DONTWAIT and
@@ -172,6 +171,9 @@ ctl_media_nodes(struct sipd *sd)
 		json_object_set_new(o, "capacity", json_integer(ni->capacity));
 		json_object_set_new(o, "free", json_integer(ni->free));
 		json_object_set_new(o, "load", json_real(ni->load / 10.0));
+		json_object_set_new(o, "recorder", !ni->live ? json_null() :
+		    json_string(ni->recorder ? "up" : "down"));
+		json_object_set_new(o, "recordings", json_integer(ni->recordings));
 		json_array_append_new(list, o);
 	}
 	return list;
@@ -213,6 +215,20 @@ struct ctl_visit {
 	struct sipd	*sd;
 };
 
+/* {"key": list}, list taken; NULL when out of memory. */
+static json_t *
+ctl_listed(const char *key, json_t *list)
+{
+	json_t *o;
+
+	if (list == NULL || (o = json_object()) == NULL) {
+		json_decref(list);
+		return NULL;
+	}
+	json_object_set_new(o, key, list);
+	return o;
+}
+
 static void
 ctl_add_registration(const struct reg_binding *b, void *arg)
 {
@@ -236,15 +252,10 @@ static int
 cmd_registrations(struct sipd *sd, char *const *args, json_t **out)
 {
 	struct ctl_visit v = { .now = loop_now(sd->loop) };
-	json_t *o;
 
-	if ((o = json_object()) == NULL || (v.list = json_array()) == NULL) {
-		json_decref(o);
-		return PROTO_ADMIN_DONE;
-	}
-	reg_foreach(sd, ctl_add_registration, &v);
-	json_object_set_new(o, "registrations", v.list);
-	*out = o;
+	if ((v.list = json_array()) != NULL)
+		reg_foreach(sd, ctl_add_registration, &v);
+	*out = ctl_listed("registrations", v.list);
 	return PROTO_ADMIN_DONE;
 }
 
@@ -268,7 +279,7 @@ ctl_add_call(const struct call *c, void *arg)
 	json_object_set_new(o, "since", ctl_jtime(c->start_wall));
 	json_object_set_new(o, "duration", dur);
 	json_object_set_new(o, "media", ctl_jstr(c->media));
-	json_object_set_new(o, "recording", json_false());
+	json_object_set_new(o, "recording", json_boolean(c->recording));
 	json_array_append_new(v->list, o);
 }
 
@@ -276,15 +287,10 @@ static int
 cmd_calls(struct sipd *sd, char *const *args, json_t **out)
 {
 	struct ctl_visit v = { .now = loop_now(sd->loop) };
-	json_t *o;
 
-	if ((o = json_object()) == NULL || (v.list = json_array()) == NULL) {
-		json_decref(o);
-		return PROTO_ADMIN_DONE;
-	}
-	call_foreach(sd, ctl_add_call, &v);
-	json_object_set_new(o, "calls", v.list);
-	*out = o;
+	if ((v.list = json_array()) != NULL)
+		call_foreach(sd, ctl_add_call, &v);
+	*out = ctl_listed("calls", v.list);
 	return PROTO_ADMIN_DONE;
 }
 
@@ -325,7 +331,7 @@ ctl_add_room(const struct sroom *r, void *arg)
 	json_object_set_new(o, "limit", json_integer(room_limit(v->sd, r->name)));
 	json_object_set_new(o, "since", ctl_jtime(r->since));
 	json_object_set_new(o, "node", ctl_jstr(ni != NULL ? ni->name : ""));
-	json_object_set_new(o, "recording", json_false());
+	json_object_set_new(o, "recording", json_boolean(r->recording));
 	json_array_append_new(v->list, o);
 }
 
@@ -333,16 +339,11 @@ static int
 cmd_rooms(struct sipd *sd, char *const *args, json_t **out)
 {
 	struct ctl_visit v = { .now = loop_now(sd->loop), .sd = sd };
-	json_t *o;
 
-	if ((o = json_object()) == NULL || (v.list = json_array()) == NULL) {
-		json_decref(o);
-		return PROTO_ADMIN_DONE;
-	}
-	room_foreach(sd, ctl_add_room, &v);
-	json_object_set_new(o, "rooms", v.list);
-	json_object_set_new(o, "max_rooms", json_integer(room_max(sd)));
-	*out = o;
+	if ((v.list = json_array()) != NULL)
+		room_foreach(sd, ctl_add_room, &v);
+	if ((*out = ctl_listed("rooms", v.list)) != NULL)
+		json_object_set_new(*out, "max_rooms", json_integer(room_max(sd)));
 	return PROTO_ADMIN_DONE;
 }
 
@@ -425,11 +426,68 @@ cmd_room_unmute(struct sipd *sd, char *const *args, json_t **out)
 	return ctl_room_act(sd, args, out, 2);
 }
 
-static int
-cmd_recordings_later(struct sipd *sd, char *const *args, json_t **out)
+/* "2026-11-20T12:09:29.389Z" of UTC ms */
+static json_t *
+ctl_jtime_ms(uint64_t ms)
 {
-	return ctl_refuse(out, "recordings are not available yet: they come with a later "
-	    "release of Parley");
+	time_t t = (time_t)(ms / 1000);
+	char buf[40];
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return json_null();
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03uZ", (unsigned)(ms % 1000));
+	return json_string(buf);
+}
+
+static void
+ctl_add_recording(const struct recording *r, void *arg)
+{
+	struct ctl_visit *v = arg;
+	const struct node_info *ni = node_info(v->sd, r->node);
+	json_t *o = json_object(), *files = json_array();
+	struct timespec now;
+	uint64_t ms = r->ms;
+	size_t i;
+
+	if (o == NULL || files == NULL) {
+		json_decref(o);
+		json_decref(files);
+		return;
+	}
+	if (r->state == PROTO_RECST_STARTED) {
+		/* open: as long as it has run */
+		clock_gettime(CLOCK_REALTIME, &now);
+		ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+		ms = ms > r->started ? ms - r->started : 0;
+	}
+	for (i = 0; i < r->nfiles; i++)
+		json_array_append_new(files, ctl_jstr(r->files[i]));
+	json_object_set_new(o, "rec", ctl_jstr(r->rec));
+	json_object_set_new(o, "kind", json_string(r->kind == PROTO_REC_ROOM ? "room" : "call"));
+	json_object_set_new(o, "target", ctl_jstr(r->target));
+	json_object_set_new(o, "state", json_string(recording_state_name(r->state)));
+	json_object_set_new(o, "started", ctl_jtime_ms(r->started));
+	json_object_set_new(o, "seconds", json_real((double)ms / 1000.0));
+	json_object_set_new(o, "files", files);
+	json_object_set_new(o, "sidecar", r->sidecar[0] != '\0' ? ctl_jstr(r->sidecar) :
+	    json_null());
+	json_object_set_new(o, "reason", r->state == PROTO_RECST_FAILED ? ctl_jstr(r->reason) :
+	    json_null());
+	json_object_set_new(o, "node", ctl_jstr(ni != NULL ? ni->name : ""));
+	json_array_append_new(v->list, o);
+}
+
+static int
+cmd_recordings(struct sipd *sd, char *const *args, json_t **out)
+{
+	struct ctl_visit v = { .now = loop_now(sd->loop), .sd = sd };
+
+	if ((v.list = json_array()) != NULL)
+		recording_foreach(sd, ctl_add_recording, &v);
+	*out = ctl_listed("recordings", v.list);
+	return PROTO_ADMIN_DONE;
 }
 
 /* ------------------------------------------------------------ media figures */
@@ -745,7 +803,7 @@ static const struct ctl_cmd {
 	{ "room",	   "limit",  2, "room limit ROOM N",		cmd_room_limit },
 	{ "room",	   "max",    1, "room max N",			cmd_room_max },
 	{ "media",	   "stats",  0, "media stats",			cmd_media_stats },
-	{ "recordings",	   NULL,     0, "recordings",			cmd_recordings_later },
+	{ "recordings",	   NULL,     0, "recordings",			cmd_recordings },
 };
 
 /*

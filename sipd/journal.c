@@ -54,7 +54,7 @@ struct journal {
 
 /* Keys whose values are JSON numbers (when they are valid numbers). */
 static const char *const journal_numeric[] = {
-	"expires", "duration", "status", "seconds",
+	"expires", "duration", "status", "seconds", "ms",
 	"caller_pkts", "callee_pkts", "caller_lost", "callee_lost", NULL
 };
 

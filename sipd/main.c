@@ -193,7 +193,7 @@ main(int argc, char **argv)
 		fatal("cannot open the journal %s", sd.conf->journal_path);
 	}
 	if (txn_init(&sd) || auth_init(&sd) || reg_init(&sd) || call_init(&sd) || proxy_init(&sd) ||
-	    room_init(&sd))
+	    room_init(&sd) || recording_init(&sd))
 		fatalx("cannot start the SIP core");
 	if (tp_open(&sd) != 0)
 		fatalx("cannot open the SIP transports");
@@ -223,6 +223,7 @@ main(int argc, char **argv)
 	proxy_shutdown(&sd);
 	room_shutdown(&sd);
 	call_shutdown(&sd);
+	recording_shutdown(&sd);
 	reg_shutdown(&sd);
 	txn_shutdown(&sd);
 	tp_close(&sd);

@@ -124,8 +124,9 @@ media_sdp_parse(const char *body, size_t blen, struct media_sdp *out)
 	const char *p = body, *end = body + blen, *nl, *v;
 	char sess_addr[64] = "";
 	int sess_dir = PROTO_DIR_SENDRECV, cur = -1, i, first_pt[PROTO_STREAMS_MAX];
-	int have_dir[PROTO_STREAMS_MAX];
-	size_t len;
+	int have_dir[PROTO_STREAMS_MAX], audio = -1;
+	struct offer_fmt fmts[PROTO_FORMATS_MAX];
+	size_t len, nfmts = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (; p < end; p = nl + 1) {
@@ -165,6 +166,14 @@ media_sdp_parse(const char *body, size_t blen, struct media_sdp *out)
 				if (sscanf(mline, "%*s %*s %31s %d", proto, &pt) == 2)
 					first_pt[cur] = pt;
 			}
+			if (audio < 0 && out->s[cur].kind == PROTO_KIND_AUDIO) {
+				int off = 0;
+
+				audio = cur;
+				if (sscanf(mline, "%*s %*s %*s %n", &off) >= 0 && off > 0)
+					nfmts = offer_fmts_init(mline + off, fmts,
+					    PROTO_FORMATS_MAX);
+			}
 			break;
 		}
 		case 'c':
@@ -178,6 +187,12 @@ media_sdp_parse(const char *body, size_t blen, struct media_sdp *out)
 		case 'a': {
 			int d = media_dir_of(v, len);
 
+			if (cur == audio && cur >= 0 && nfmts > 0) {
+				char line[1024];
+
+				snprintf(line, sizeof(line), "%.*s", (int)len + 2, p);
+				(void)offer_fmt_attr(line, fmts, nfmts);
+			}
 			if (d >= 0) {
 				if (cur < 0)
 					sess_dir = d;
@@ -211,6 +226,12 @@ media_sdp_parse(const char *body, size_t blen, struct media_sdp *out)
 	}
 	if (out->n == 0)
 		return EINVAL;
+	for (i = 0; i < (int)nfmts; i++) {
+		out->fmt_pt[i] = fmts[i].pt;
+		snprintf(out->fmt_name[i], sizeof(out->fmt_name[i]), "%s", fmts[i].name);
+		out->fmt_octet_align[i] = (uint32_t)offer_octet_align(fmts[i].fmtp);
+	}
+	out->nfmts = (int)nfmts;
 	for (i = 0; i < out->n; i++) {
 		struct media_sdp_stream *s = &out->s[i];
 
@@ -403,7 +424,7 @@ media_sdp(struct sipd *sd, struct call *c, osip_message_t *m, int from_leg,
 	osip_body_t *b;
 	uint32_t kinds[PROTO_STREAMS_MAX], ports[PROTO_STREAMS_MAX], rtcp[PROTO_STREAMS_MAX];
 	uint32_t dirs[PROTO_STREAMS_MAX], clocks[PROTO_STREAMS_MAX];
-	const char *addrs[PROTO_STREAMS_MAX];
+	const char *addrs[PROTO_STREAMS_MAX], *names[PROTO_FORMATS_MAX];
 	int i, err;
 
 	*opp = NULL;
@@ -439,6 +460,14 @@ media_sdp(struct sipd *sd, struct call *c, osip_message_t *m, int from_leg,
 	LIST_(clocks, clocks);
 	LIST_(addrs, (char **)addrs);
 #undef LIST_
+	for (i = 0; i < sdp.nfmts; i++)
+		names[i] = sdp.fmt_name[i];
+	pm.u.session_update.fmt_pts.n = (size_t)sdp.nfmts;
+	pm.u.session_update.fmt_pts.v = sdp.fmt_pt;
+	pm.u.session_update.fmt_names.n = (size_t)sdp.nfmts;
+	pm.u.session_update.fmt_names.v = (char **)names;
+	pm.u.session_update.fmt_octet_align.n = (size_t)sdp.nfmts;
+	pm.u.session_update.fmt_octet_align.v = sdp.fmt_octet_align;
 	op = xcalloc(1, sizeof(*op));
 	op->sd = sd;
 	op->call_id = xstrdup(c->call_id);
@@ -511,7 +540,7 @@ media_on_deleted(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
 }
 
 int
-media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg)
+media_call_end(struct sipd *sd, struct call *c, const char *why, media_end_cb cb, void *arg)
 {
 	struct proto_msg pm;
 	struct media_end *me;
@@ -525,7 +554,7 @@ media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg)
 	memset(&pm, 0, sizeof(pm));
 	pm.type = PROTO_SESSION_DELETE;
 	pm.u.session_delete.call = c->call_id;
-	pm.u.session_delete.reason = (char *)"";	/* sipd names who ended it: a later commit */
+	pm.u.session_delete.reason = (char *)why;
 	me = xcalloc(1, sizeof(*me));
 	me->cb = cb;
 	me->arg = arg;

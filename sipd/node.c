@@ -10,6 +10,9 @@
  *
  * Requests never block: node_request sends and returns; the callback comes
  * with the answer (same request id) or with ETIMEDOUT after NODE_REQ_MS.
+ * node_post is for messages answered only when refused (RECORD,
+ * NODE_RESET): no answer within NODE_REQ_MS is their success.  REC_EVENT
+ * and SESSION_TIMEOUT come unasked and go to recording.c and call.c.
  * Messages are never queued for a node that is not connected
  * (ZMQ_IMMEDIATE), so a restarted mediad never sees stale requests.
  *
@@ -40,6 +43,7 @@ struct node_req {
 	uint64_t		 deadline;
 	node_reply_cb		 cb;
 	void			*arg;
+	int			 unanswered;	/* node_post: no answer is the good one */
 	struct node_req		*next;
 };
 
@@ -72,7 +76,7 @@ node_send(struct node *nd, void *buf, size_t len)
 	free(buf);
 }
 
-/* The node is gone (dead or restarted): fail its requests, end its calls. */
+/* The node is gone (dead or restarted): fail its requests, end its calls and recordings. */
 static void
 node_lost(struct sipd *sd, struct node *nd, const char *why)
 {
@@ -90,6 +94,7 @@ node_lost(struct sipd *sd, struct node *nd, const char *why)
 			pp = &r->next;
 	}
 	call_media_lost(sd, nd->idx);
+	recording_media_lost(sd, nd->idx);
 }
 
 /*
@@ -105,7 +110,7 @@ node_reset(struct sipd *sd, struct node *nd)
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_NODE_RESET;
 	m.u.node_reset.why = (char *)"sipd took this node for dead and ended its calls and rooms";
-	if (node_request(sd, nd->idx, &m, NULL, NULL, NULL) != 0)
+	if (node_post(sd, nd->idx, &m, NULL, NULL) != 0)
 		log_warnx("node %s: could not ask it to free what sipd gave up", nd->endpoint);
 	else
 		log_info("node %s: back with the same instance: asked to free what sipd gave up",
@@ -127,6 +132,8 @@ node_on_status(struct node *nd, const struct proto_media_status *m)
 	nd->info.free = m->free;
 	nd->info.sessions = m->sessions;
 	nd->info.load = m->load;
+	nd->info.recorder = m->recorder;
+	nd->info.recordings = m->recordings;
 	nd->info.live = 1;
 	if (was_live && old != m->instance)
 		node_lost(sd, nd, "restarted (new instance): its sessions are gone");
@@ -173,6 +180,8 @@ node_recv(struct node *nd)
 		node_on_status(nd, &m.u.media_status);
 	else if (m.type == PROTO_SESSION_TIMEOUT)
 		call_media_timeout(sd, m.u.session_timeout.call, m.u.session_timeout.idle_ms);
+	else if (m.type == PROTO_REC_EVENT)
+		recording_event(sd, nd->idx, &m.u.rec_event);
 	else {
 		for (pp = &t->reqs; (r = *pp) != NULL; pp = &r->next)
 			if (r->reqid == m.reqid && r->node == nd->idx)
@@ -233,9 +242,10 @@ node_tick(void *arg)
 	/* requests past their time, oldest first */
 	while ((r = t->reqs) != NULL && r->deadline <= now) {
 		t->reqs = r->next;
-		log_warnx("node %d: request %u unanswered", r->node, r->reqid);
+		if (!r->unanswered)
+			log_warnx("node %d: request %u unanswered", r->node, r->reqid);
 		if (r->cb != NULL)
-			r->cb(sd, NULL, ETIMEDOUT, r->arg);
+			r->cb(sd, NULL, r->unanswered ? 0 : ETIMEDOUT, r->arg);
 		free(r);
 	}
 	for (i = 0; i < t->n; i++) {
@@ -270,9 +280,9 @@ node_errno(uint32_t code)
 	}
 }
 
-int
-node_request(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb, void *arg,
-    uint32_t *reqidp)
+static int
+node_send_req(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb, void *arg,
+    uint32_t *reqidp, int unanswered)
 {
 	struct node_table *t = sd->nodes;
 	struct node *nd;
@@ -301,6 +311,7 @@ node_request(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb, v
 	r->deadline = loop_now(sd->loop) + NODE_REQ_MS;
 	r->cb = cb;
 	r->arg = arg;
+	r->unanswered = unanswered;
 	for (pp = &t->reqs; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = r;
@@ -309,6 +320,19 @@ node_request(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb, v
 	/* sending may leave the edge-triggered fd unsignalled: look again soon */
 	loop_timer_start(sd->loop, &nd->t_more, 0);
 	return 0;
+}
+
+int
+node_request(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb, void *arg,
+    uint32_t *reqidp)
+{
+	return node_send_req(sd, node, m, cb, arg, reqidp, 0);
+}
+
+int
+node_post(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb, void *arg)
+{
+	return node_send_req(sd, node, m, cb, arg, NULL, 1);
 }
 
 void
@@ -373,7 +397,7 @@ node_released(struct sipd *sd, int node)
 const struct node_info *
 node_info(struct sipd *sd, int node)
 {
-	if (node < 0 || node >= sd->nodes->n)
+	if (sd->nodes == NULL || node < 0 || node >= sd->nodes->n)
 		return NULL;
 	return &sd->nodes->nodes[node].info;
 }

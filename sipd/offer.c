@@ -34,14 +34,6 @@ static const struct {
 	{ "PCMU", 8000, 0 },
 };
 
-/* what the audio m= line says about one payload type */
-struct offer_fmt {
-	unsigned	 pt;
-	char		 name[32];
-	unsigned	 clock;
-	char		 fmtp[256];
-};
-
 /* Copies the line at p (up to CR/LF) into buf; returns the next line. */
 static const char *
 offer_line(const char *p, const char *end, char *buf, size_t len)
@@ -59,8 +51,7 @@ offer_line(const char *p, const char *end, char *buf, size_t len)
 	return p;
 }
 
-/* The value of key in an fmtp parameter list ("a=1; b=2"), into val; 0 or ENOENT. */
-static int
+int
 offer_fmtp_get(const char *fmtp, const char *key, char *val, size_t len)
 {
 	size_t kl = strlen(key);
@@ -106,14 +97,21 @@ offer_mode_set(const char *s, int wideband)
 	return mask;
 }
 
+int
+offer_octet_align(const char *fmtp)
+{
+	char v[8];
+
+	return offer_fmtp_get(fmtp, "octet-align", v, sizeof(v)) == 0 && strcmp(v, "1") == 0;
+}
+
 /* Can mediad take AMR with this fmtp?  Fills octet_align and mode_set. */
 static int
 offer_amr_ok(const char *fmtp, int wideband, struct room_offer *o)
 {
 	char v[64];
 
-	o->octet_align = offer_fmtp_get(fmtp, "octet-align", v, sizeof(v)) == 0 &&
-	    strcmp(v, "1") == 0;
+	o->octet_align = offer_octet_align(fmtp);
 	if ((offer_fmtp_get(fmtp, "crc", v, sizeof(v)) == 0 && strcmp(v, "0") != 0) ||
 	    (offer_fmtp_get(fmtp, "robust-sorting", v, sizeof(v)) == 0 && strcmp(v, "0") != 0) ||
 	    (offer_fmtp_get(fmtp, "interleaving", v, sizeof(v)) == 0))
@@ -170,8 +168,7 @@ offer_choose(struct room_offer *o, const struct offer_fmt *fmts, size_t nfmts,
 	return ENOTSUP;
 }
 
-/* Fills the format table of the m= line "m=audio 4000 RTP/AVP 96 8 101" from its fmts. */
-static size_t
+size_t
 offer_fmts_init(const char *fmtlist, struct offer_fmt *fmts, size_t max)
 {
 	size_t n = 0;
@@ -212,12 +209,38 @@ offer_fmt_find(struct offer_fmt *fmts, size_t n, unsigned pt)
 }
 
 int
+offer_fmt_attr(const char *line, struct offer_fmt *fmts, size_t n)
+{
+	struct offer_fmt *f;
+	unsigned pt, clock;
+	char name[32];
+	int off = 0;
+
+	if (strncmp(line, "a=rtpmap:", 9) == 0) {
+		if (sscanf(line + 9, "%u %31[^/]/%u", &pt, name, &clock) != 3 ||
+		    (f = offer_fmt_find(fmts, n, pt)) == NULL)
+			return 0;
+		snprintf(f->name, sizeof(f->name), "%s", name);
+		f->clock = clock;
+		return 1;
+	}
+	if (strncmp(line, "a=fmtp:", 7) == 0) {
+		if (sscanf(line + 7, "%u %n", &pt, &off) != 1 || off == 0 ||
+		    (f = offer_fmt_find(fmts, n, pt)) == NULL)
+			return 0;
+		snprintf(f->fmtp, sizeof(f->fmtp), "%s", line + 7 + off);
+		return 1;
+	}
+	return 0;
+}
+
+int
 offer_parse(const char *body, size_t len, char *const *codecs, size_t ncodecs,
     const char *prefer, struct room_offer *o)
 {
 	const char *p = body, *end = body + len;
 	char line[1024], sess_addr[64] = "", maddr[64] = "";
-	struct offer_fmt fmts[32];
+	struct offer_fmt fmts[PROTO_FORMATS_MAX];
 	size_t nfmts = 0;
 	int cur = -1, audio = -1, have_tel = -1, sess_dir = PROTO_DIR_SENDRECV;
 	int mdir = -1, rtcp = 0, ip6 = 0, sess_ip6 = 0, i;
@@ -288,27 +311,10 @@ offer_parse(const char *body, size_t len, char *const *codecs, size_t ncodecs,
 		}
 		if (cur != audio || audio < 0)
 			continue;
-		if (strncmp(line, "a=rtcp:", 7) == 0) {
+		if (strncmp(line, "a=rtcp:", 7) == 0)
 			rtcp = atoi(line + 7);
-		} else if (strncmp(line, "a=rtpmap:", 9) == 0) {
-			unsigned pt, clock;
-			char name[32];
-			struct offer_fmt *f;
-
-			if (sscanf(line + 9, "%u %31[^/]/%u", &pt, name, &clock) == 3 &&
-			    (f = offer_fmt_find(fmts, nfmts, pt)) != NULL) {
-				snprintf(f->name, sizeof(f->name), "%s", name);
-				f->clock = clock;
-			}
-		} else if (strncmp(line, "a=fmtp:", 7) == 0) {
-			unsigned pt;
-			int off = 0;
-			struct offer_fmt *f;
-
-			if (sscanf(line + 7, "%u %n", &pt, &off) == 1 && off > 0 &&
-			    (f = offer_fmt_find(fmts, nfmts, pt)) != NULL)
-				snprintf(f->fmtp, sizeof(f->fmtp), "%s", line + 7 + off);
-		}
+		else
+			(void)offer_fmt_attr(line, fmts, nfmts);
 	}
 	if (o->n == 0)
 		return EBADMSG;

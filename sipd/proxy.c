@@ -357,6 +357,25 @@ proxy_up_now(struct sipd *sd, struct txn *st, osip_message_t *up)
 		txn_reply_text(sd, st, up->status_code, buf, len);
 }
 
+/*
+ * resp went up; err: its SDP could not be anchored.  The 2xx to the
+ * initial INVITE ends the call when its media has no relay (rather than
+ * leave it mute), else starts its recording (mediad has both legs' SDP).
+ */
+static void
+proxy_up_sent(struct pctx *ctx, const osip_message_t *resp, int err)
+{
+	struct call *c;
+
+	if (resp->status_code / 100 != 2 || !ctx->initial_invite || ctx->call_id == NULL ||
+	    strcmp(ctx->method, "INVITE") != 0)
+		return;
+	if (err != 0)
+		call_hangup_by(ctx->sd, ctx->call_id, "timeout", "media-lost");
+	else if ((c = call_find(ctx->sd, ctx->call_id)) != NULL)
+		recording_call_answered(ctx->sd, c);
+}
+
 /* Sends the queued responses that are ready, in order. */
 static void
 proxy_up_flush(struct pctx *ctx)
@@ -366,11 +385,7 @@ proxy_up_flush(struct pctx *ctx)
 	while ((u = ctx->upq) != NULL && u->ready) {
 		ctx->upq = u->next;
 		proxy_up_now(ctx->sd, u->st, u->resp);
-		if (u->err != 0 && u->resp->status_code / 100 == 2 && ctx->initial_invite &&
-		    ctx->call_id != NULL && strcmp(ctx->method, "INVITE") == 0) {
-			/* answered, but its media has no relay: end it rather than leave it mute */
-			call_hangup_by(ctx->sd, ctx->call_id, "timeout", "media-lost");
-		}
+		proxy_up_sent(ctx, u->resp, u->err);
 		osip_message_free(u->resp);
 		free(u);
 	}
@@ -434,6 +449,7 @@ proxy_send_up(struct pctx *ctx, osip_message_t *up)
 	c = ctx->call_id != NULL ? call_find(sd, ctx->call_id) : NULL;
 	if (ctx->upq == NULL && (c == NULL || !c->relay || osip_list_size(&up->bodies) == 0)) {
 		proxy_up_now(sd, st, up);
+		proxy_up_sent(ctx, up, 0);
 		return;
 	}
 	u = xcalloc(1, sizeof(*u));
@@ -818,7 +834,7 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 	struct reg_binding *b;
 	struct pctx *ctx;
 	struct call *c;
-	int invite = strcmp(req->sip_method, "INVITE") == 0, r;
+	int invite = strcmp(req->sip_method, "INVITE") == 0, r, rec;
 
 	if (proxy_authenticate(sd, st, src))
 		return;
@@ -846,7 +862,11 @@ proxy_to_user(struct sipd *sd, struct txn *st, const struct tp_source *src, cons
 		return;
 	}
 	ctx->initial_invite = 1;
-	c = call_start(sd, req, src, proxy_media_mode(sd, req->from->url->username, user));
+	/* a recorded call needs its media on mediad, whatever the mode */
+	rec = conf_record_call(sd->conf, req->from->url->username, user);
+	c = call_start(sd, req, src, rec ? "relay" :
+	    proxy_media_mode(sd, req->from->url->username, user));
+	c->record = rec;
 	if (strcmp(c->media, "relay") == 0) {
 		if ((r = media_call_begin(sd, c)) != 0) {
 			log_warnx("proxy: call %s: no live mediad: 503", c->call_id);

@@ -84,7 +84,7 @@ room_find(struct sipd *sd, const char *name)
 	return NULL;
 }
 
-static struct sroom *
+struct sroom *
 room_get(struct sipd *sd, const char *name)
 {
 	return (struct sroom *)room_find(sd, name);
@@ -415,7 +415,7 @@ room_ask(struct sipd *sd, struct room_member *m, node_reply_cb cb)
 	j->mode_set = o->mode_set;
 	j->dtmf_pt = o->dtmf_pt >= 0 ? (uint32_t)o->dtmf_pt : 128;
 	j->muted = (uint32_t)m->muted;
-	j->user = (char *)"";	/* the participant's user: a later commit */
+	j->user = m->user;
 	return node_request(sd, m->room->node, &pm, cb, m, &m->reqid);
 }
 
@@ -480,6 +480,7 @@ room_join_cb(struct sipd *sd, const struct proto_msg *pm, int err, void *arg)
 		m->room->created = 1;
 		journal_write(sd->journal, "room-create", "call", m->call_id, "from", m->user,
 		    "to", m->room->name, "room", m->room->name, (char *)NULL);
+		recording_room_created(sd, m->room);
 	}
 	snprintf(id, sizeof(id), "%u", m->id);
 	journal_write(sd->journal, "room-join", "call", m->call_id, "from", m->user, "to",

@@ -14,6 +14,7 @@
  *   offer.c      a room participant's SDP offer and our answer  offer_*
  *   media.c      relay mode: SDP read, anchored on mediad, rewritten media_*
  *   node.c       the mediad nodes: ZeroMQ, heartbeat, requests   node_*
+ *   recording.c  what is recorded: RECORD, REC_EVENT, rec-* lines recording_*
  *   journal.c    the call journal writer                        journal_*
  *   ctl.c        the admin control socket (ZeroMQ) for sipctl   ctl_*
  *   main.c       options, config, logging, sockets, the loop
@@ -312,6 +313,10 @@ struct call {
 	uint64_t		 node_instance;
 	int			 updates_sent;	/* mediad has (or will have) a session */
 	char			*sdp_in[2], *sdp_out[2];	/* last SDP per leg, as rewritten */
+	/* recording (recording.c) */
+	int			 record;	/* the config says record it (so relayed) */
+	int			 rec_asked;	/* RECORD sent: once per call */
+	int			 recording;	/* asked, not refused, not finished */
 	time_t			 start_wall;	/* for sipctl */
 	uint64_t		 start_ms, answer_ms;	/* monotonic */
 	struct call		*hnext;
@@ -361,6 +366,11 @@ int	 call_leg_bye(struct sipd *sd, const char *call_id, struct call_leg *from,
 int	 call_hangup(struct sipd *sd, const char *call_id);
 /* BYEs to both legs and call-end with who and reason; the same errors. */
 int	 call_hangup_by(struct sipd *sd, const char *call_id, const char *who, const char *reason);
+/*
+ * The user part of l's URI ("1001"), or the whole URI when it has none:
+ * the journal's from/to.  Valid until the call after next.
+ */
+const char *call_leg_user(const struct call_leg *l);
 typedef void (*call_visit_cb)(const struct call *c, void *arg);
 void	 call_foreach(struct sipd *sd, call_visit_cb cb, void *arg);
 size_t	 call_count(struct sipd *sd);
@@ -382,11 +392,21 @@ struct media_sdp_stream {
 struct media_sdp {
 	int			 n;
 	struct media_sdp_stream	 s[PROTO_STREAMS_MAX];
+	/* the payload formats of the first audio m= line, in its order */
+	int			 nfmts;
+	uint32_t		 fmt_pt[PROTO_FORMATS_MAX];
+	char			 fmt_name[PROTO_FORMATS_MAX][32];	/* "" if unknown */
+	uint32_t		 fmt_octet_align[PROTO_FORMATS_MAX];
 };
 
 typedef void (*media_done_cb)(struct sipd *sd, int err, void *arg);
 
-/* Reads an SDP body; 0 or EINVAL (no m= line, too many, an m= without address). */
+/*
+ * Reads an SDP body; 0 or EINVAL (no m= line, too many, an m= without
+ * address).  The formats of the first audio m= line are named by their
+ * a=rtpmap (static 0 and 8 without one: PCMU, PCMA), octet-align from
+ * a=fmtp.
+ */
 int	 media_sdp_parse(const char *body, size_t len, struct media_sdp *out);
 /*
  * The SDP body with c= set to addr, the i-th m= port to ports[i] (0 stays
@@ -417,12 +437,39 @@ struct media_totals {
 };
 typedef void (*media_end_cb)(struct sipd *sd, const struct media_totals *t, void *arg);
 /*
- * Deletes c's session on mediad; cb gets its final figures (NULL if mediad
- * did not answer).  0, or ENOENT when c has no session (cb not called).
+ * Deletes c's session on mediad; why is who ended it, as call-end's by=
+ * ("" for a call that ended unanswered), for its recording.  cb gets its
+ * final figures (NULL if mediad did not answer).  0, or ENOENT when c has
+ * no session (cb not called).
  */
-int	 media_call_end(struct sipd *sd, struct call *c, media_end_cb cb, void *arg);
+int	 media_call_end(struct sipd *sd, struct call *c, const char *why, media_end_cb cb,
+	    void *arg);
 
 /* ---------------------------------------------------------------- offer.c */
+
+/* What an audio m= line says about one of its payload types. */
+struct offer_fmt {
+	unsigned	 pt;
+	char		 name[32];	/* a=rtpmap's encoding name; "" if unknown */
+	unsigned	 clock;		/* 0 if unknown */
+	char		 fmtp[256];	/* a=fmtp's parameters, "" if none */
+};
+
+/*
+ * The formats of an m= line's format list ("96 8 101") into fmts (at most
+ * max, in that order); static 0 and 8 get "PCMU" and "PCMA" at 8000 Hz,
+ * as they need no rtpmap (RFC 3551).  Returns how many.
+ */
+size_t	 offer_fmts_init(const char *fmtlist, struct offer_fmt *fmts, size_t max);
+/*
+ * Takes one attribute line of that m= line ("a=rtpmap:96 AMR-WB/16000/1",
+ * "a=fmtp:96 octet-align=1"): 1 if it described one of fmts, else 0.
+ */
+int	 offer_fmt_attr(const char *line, struct offer_fmt *fmts, size_t n);
+/* The value of key in an fmtp parameter list ("a=1; b=2"), into val; 0 or ENOENT. */
+int	 offer_fmtp_get(const char *fmtp, const char *key, char *val, size_t len);
+/* Does an fmtp parameter list say octet-align=1 (RFC 4867)? */
+int	 offer_octet_align(const char *fmtp);
 
 /* One m= line of an offer, as it was (for declining it in the answer). */
 struct offer_m {
@@ -508,6 +555,8 @@ struct sroom {
 	size_t			 nmembers;	/* not gone */
 	uint32_t		 next_id;
 	int			 created;	/* room-create written */
+	int			 rec_asked;	/* RECORD sent (recording.c) */
+	int			 recording;	/* asked, not refused, not finished */
 	time_t			 since;
 	uint64_t		 since_ms;
 	struct sroom		*next;
@@ -518,6 +567,7 @@ void	 room_shutdown(struct sipd *sd);
 typedef void (*room_visit_cb)(const struct sroom *r, void *arg);
 void	 room_foreach(struct sipd *sd, room_visit_cb cb, void *arg);
 const struct sroom *room_find(struct sipd *sd, const char *name);
+struct sroom *room_get(struct sipd *sd, const char *name);
 /* The participant limit of room name (sipctl room limit, else rooms.max_participants). */
 int	 room_limit(struct sipd *sd, const char *name);
 int	 room_max(struct sipd *sd);
@@ -557,6 +607,8 @@ struct node_info {
 	char		 address[64];	/* its SDP address; "" = sipd's own */
 	uint64_t	 instance;
 	uint32_t	 capacity, free, sessions, load;
+	uint32_t	 recorder;	/* 1: its recd answers it */
+	uint32_t	 recordings;	/* it feeds recd */
 	uint64_t	 hello_sent;
 };
 
@@ -576,12 +628,59 @@ void	 node_released(struct sipd *sd, int node);
  */
 int	 node_request(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb,
 	    void *arg, uint32_t *reqidp);
+/*
+ * Sends m, a message answered only when refused (RECORD, NODE_RESET), to
+ * node: cb (may be NULL) comes once, with the errno of an ERROR, or 0 when
+ * none came in time.  0, or EHOSTDOWN or another errno (cb not called).
+ */
+int	 node_post(struct sipd *sd, int node, struct proto_msg *m, node_reply_cb cb,
+	    void *arg);
 void	 node_cancel(struct sipd *sd, uint32_t reqid);
 const struct node_info *node_info(struct sipd *sd, int node);
 const char *node_endpoint(struct sipd *sd, int node);
 int	 node_count(struct sipd *sd);
 /* The errno for an ERROR code from mediad. */
 int	 node_errno(uint32_t code);
+
+/* ---------------------------------------------------------------- recording.c */
+
+#define RECORDING_KEEP	100	/* finished recordings sipctl recordings lists */
+
+/* A recording, as mediad's REC_EVENTs tell of it. */
+struct recording {
+	char			*rec;		/* recd's id of it (the key) */
+	int			 kind;		/* enum proto_rec_kind */
+	char			*target;	/* the Call-ID, or the room's name */
+	int			 node;		/* the mediad node that feeds it */
+	uint64_t		 instance;	/* that node's mediad instance then */
+	int			 lost;		/* finished because the node was lost */
+	int			 state;		/* PROTO_RECST_STARTED (open), _DONE, _FAILED */
+	uint64_t		 started;	/* UTC ms: when sipd heard of it */
+	uint64_t		 ms;		/* finished: its longest file, in ms */
+	char			**files;	/* paths */
+	size_t			 nfiles;
+	char			*sidecar;	/* "" until known */
+	char			*reason;	/* FAILED: why */
+	struct recording	*next;
+};
+
+int	 recording_init(struct sipd *sd);
+void	 recording_shutdown(struct sipd *sd);
+/*
+ * The 2xx to c's INVITE has gone to the caller with its SDP anchored on
+ * mediad: a call to be recorded gets its RECORD now, once.
+ */
+void	 recording_call_answered(struct sipd *sd, struct call *c);
+/* Room r's first participant got its 200: RECORD when recording.rooms says so. */
+void	 recording_room_created(struct sipd *sd, struct sroom *r);
+/* mediad's REC_EVENT: the recording's state and the journal's rec-* lines. */
+void	 recording_event(struct sipd *sd, int node, const struct proto_rec_event *ev);
+/* mediad node is lost: its open recordings are done, failed "mediad lost". */
+void	 recording_media_lost(struct sipd *sd, int node);
+typedef void (*recording_visit_cb)(const struct recording *r, void *arg);
+/* The open recordings, then the last RECORDING_KEEP finished, each oldest first. */
+void	 recording_foreach(struct sipd *sd, recording_visit_cb cb, void *arg);
+const char *recording_state_name(int state);	/* "recording", "done", "failed" */
 
 /* ---------------------------------------------------------------- journal.c */
 
@@ -622,6 +721,7 @@ struct proxy;
 struct ctl;
 struct node_table;
 struct room_table;
+struct recording_table;
 
 struct sipd {
 	struct parley_conf	*conf;
@@ -635,6 +735,7 @@ struct sipd {
 	struct proxy		*proxy;
 	struct call_table	*calls;
 	struct room_table	*rooms;
+	struct recording_table	*recs;
 	struct ctl		*ctl;
 	struct node_table	*nodes;
 	void			*zmq;		/* ZeroMQ context */

@@ -252,6 +252,8 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 #   --control-media V       control.media as written (default
 #                           "ipc://$T/media.sock"; a list for several nodes)
 #   --user-media U=M        users[].media = M for user U (may be repeated)
+#   --user-record U=B       users[].record = B (true/false) for user U (may
+#                           be repeated)
 #   --sip TEXT              extra lines inside sip: { }
 #   --daemon TEXT           the daemon section (default: the user running
 #                           the test, so a test run as root stays root)
@@ -265,7 +267,7 @@ write_config() {
 	local media=p2p media_extra="" ctl_media="\"ipc://$T/media.sock\"" sip_extra="" extra=""
 	local rec_extra=""
 	local daemon="daemon: { user = \"$(id -un)\"; };"
-	local -A umedia=()
+	local -A uextra=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
 		file=$1
 		shift
@@ -281,7 +283,8 @@ write_config() {
 		--media-mode) media=$2 ;;
 		--media) media_extra=$2 ;;
 		--control-media) ctl_media=$2 ;;
-		--user-media) umedia[${2%%=*}]="media = \"${2#*=}\"; " ;;
+		--user-media) uextra[${2%%=*}]+="media = \"${2#*=}\"; " ;;
+		--user-record) uextra[${2%%=*}]+="record = ${2#*=}; " ;;
 		--sip) sip_extra=$2 ;;
 		--daemon) daemon=$2 ;;
 		--extra) extra=$2 ;;
@@ -302,11 +305,11 @@ sip: {
 $sip_extra
 };
 users = (
-  { name = "1001"; password = "pw1001"; display = "Alice"; ${umedia[1001]:-}},
-  { name = "1002"; password = "pw1002"; display = "Bob"; ${umedia[1002]:-}},
-  { name = "1003"; password = "pw1003"; ${umedia[1003]:-}},
-  { name = "1004"; password = "pw1004"; ${umedia[1004]:-}},
-  { name = "1005"; password = "pw1005"; ${umedia[1005]:-}}
+  { name = "1001"; password = "pw1001"; display = "Alice"; ${uextra[1001]:-}},
+  { name = "1002"; password = "pw1002"; display = "Bob"; ${uextra[1002]:-}},
+  { name = "1003"; password = "pw1003"; ${uextra[1003]:-}},
+  { name = "1004"; password = "pw1004"; ${uextra[1004]:-}},
+  { name = "1005"; password = "pw1005"; ${uextra[1005]:-}}
 );
 media: {
   mode = "$media";

@@ -12,6 +12,10 @@
 #           are p2p
 #   part 2  media.mode p2p; 1001 relay: with no mediad at all 1003->1004
 #           works (p2p); then with mediad 1001->1002 is relayed
+#   part 3  media.mode p2p, 1004 p2p, 1005 record = true: a recorded call is
+#           relayed whatever the modes say (mediad must see its RTP), so
+#           1004->1005 is rewritten to mediad both ways, and sipd asks
+#           mediad to record it once it is answered
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/media.sh"
@@ -23,6 +27,18 @@ body() {
 }
 clen() {
 	sed -n 's/^Content-Length: *\([0-9]*\).*/\1/Ip' "$T/msg/$1" | head -n 1
+}
+
+# check_anchored LABEL DESC — TAP line: the SDP of saved message LABEL
+# names mediad (its address, an RTP port of its range)
+check_anchored() {
+	local p
+	p=$(sdp "$1" audio.port)
+	if [ "$(sdp "$1" c)" = "$MEDIA_IP" ] && in_media_range "$p"; then
+		pass "$2 ($MEDIA_IP:$p)"
+	else
+		fail "$2" "$(cat "$T/msg/$1")"
+	fi
 }
 
 # p2p_call TAG FROM TO DESC — a call FROM -> TO whose SDP must pass
@@ -101,17 +117,47 @@ cid=$(sipp_callid r)
 check_journal "media.mode p2p, 1001 relay: 1001's call to 1002 is relayed (journal media=relay)" \
     call-answer "call=$cid" media=relay
 save_msg r-inv r-callee recv '^INVITE'
-p=$(sdp r-inv audio.port)
-if [ "$(sdp r-inv c)" = "$MEDIA_IP" ] && in_media_range "$p"; then
-	pass "1001's call: the INVITE reaching 1002 names mediad ($MEDIA_IP:$p)"
-else
-	fail "1001's call: the INVITE reaching 1002 names mediad" "$(cat "$T/msg/r-inv")"
-fi
+check_anchored r-inv "1001's call: the INVITE reaching 1002 names mediad"
 sipctl call hangup "$cid" > /dev/null 2>&1
 sipp_wait r
 check_sipp "1001's call hung up by sipctl: the caller gets BYE" r $?
 sipp_wait r-callee
 check_sipp "1001's call hung up by sipctl: the callee gets BYE" r-callee $?
+
+stop_sipd
+
+# ------------------------------- part 3: a recorded call is always relayed
+relay_config --mode p2p --pairs 10 --ports "$MEDIA_LO" --user-media 1004=p2p --user-record 1005=true
+start_sipd || exit 1
+a=$(free_port 4)
+b=$(free_port 4)
+phone x-callee 1005 relay_uas_bye.xml $(offer_keys 0 $CALLEE_IP $b $((b + 1)) $((b + 2)) sendrecv) || exit 1
+sipp_start x --user 1004 --to 1005 relay_uac_bye.xml \
+    $(offer_keys 0 $CALLER_IP $a $((a + 1)) $((a + 2)) sendrecv)
+cid=$(sipp_callid x)
+check_journal "1004 (p2p) calls 1005 (record = true) under media.mode p2p: call-start media=relay" \
+    call-start "call=$cid" media=relay
+check_journal "... and call-answer media=relay" call-answer "call=$cid" media=relay
+save_msg x-inv x-callee recv '^INVITE'
+check_anchored x-inv "the recorded call's INVITE reaching 1005 names mediad"
+save_msg x-200 x recv '^SIP/2.0 200' --has '^CSeq:.*INVITE'
+check_anchored x-200 "the recorded call's 200 reaching 1004 names mediad"
+if sipctl --json calls | json_test "[c['media'] for c in j['calls'] if c['call_id'] == '$cid'] == ['relay']"; then
+	pass "sipctl calls says media relay for the recorded call"
+else
+	fail "sipctl calls says media relay for the recorded call" "$(sipctl --json calls 2>&1)"
+fi
+if wait_until 30 grep -qF "recording: call $cid: asked mediad to record it" "$SIPD_LOG"; then
+	pass "sipd asks mediad to record the call once it is answered (RECORD)"
+else
+	fail "sipd asks mediad to record the call once it is answered (RECORD)" \
+	    "$(grep -i record "$SIPD_LOG" | tail -n 5)"
+fi
+sipctl call hangup "$cid" > /dev/null 2>&1
+sipp_wait x
+check_sipp "the recorded call hung up by sipctl: the caller gets BYE" x $?
+sipp_wait x-callee
+check_sipp "the recorded call hung up by sipctl: the callee gets BYE" x-callee $?
 
 sipd_alive
 stop_mediad m1

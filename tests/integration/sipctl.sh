@@ -2,7 +2,8 @@
 # sipctl.sh — the admin CLI against a running sipd: registrations and calls
 # as tables and as JSON (with the fields of docs/contract.md), status,
 # `call hangup` ending a live call with a BYE to both phones (journal
-# call-end by=admin), and the exit status contract: 1 refused with a reason
+# call-end by=admin), `recordings` (none here: no mediad records), and the
+# exit status contract: 1 refused with a reason
 # on stderr, 2 usage error, 3 sipd unreachable.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -99,6 +100,20 @@ if wait_until 50 no_call "$cid"; then
 else
 	fail "the call is gone from sipctl calls" "$(sipctl --json calls 2>&1)"
 fi
+
+# ------------------------------------------------------------ recordings
+# nothing is recorded here (no mediad): an empty list, as a table and as JSON
+out=$(sipctl recordings 2>&1)
+check_eq "sipctl recordings exits 0" 0 $? || diag "$out"
+check_eq "sipctl recordings with none: the header alone" \
+    "REC  KIND  TARGET  STATE  STARTED  SECONDS  FILES" "$out"
+json=$(sipctl --json recordings 2>&1)
+check_eq "sipctl --json recordings exits 0" 0 $?
+json_check "recordings JSON: an empty list" "$json" "j == {'recordings': []}"
+json=$(sipctl --json status 2>&1)
+json_check "status JSON: each mediad node has recorder and recordings" "$json" "
+len(j['media_nodes']) >= 1 and
+all('recorder' in n and 'recordings' in n for n in j['media_nodes'])"
 
 # ------------------------------------------------------------ exit codes
 sipctl call hangup nosuch > "$T/nosuch.out" 2> "$T/nosuch.err"

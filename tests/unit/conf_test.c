@@ -266,6 +266,53 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+/* users[].record against recording.calls, legs and mix */
+START_TEST(test_record)
+{
+	struct parley_conf *c = NULL;
+	char err[512];
+
+	write_file("users = (\n"
+	    "  { name = \"1001\"; password = \"x\"; record = true; },\n"
+	    "  { name = \"1002\"; password = \"x\"; record = false; },\n"
+	    "  { name = \"1003\"; password = \"x\"; }\n"
+	    ");\n");
+	ck_assert_int_eq(conf_load(path, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_user_find(c, "1001")->record, 1);
+	ck_assert_int_eq(conf_user_find(c, "1002")->record, 0);
+	ck_assert_int_eq(conf_user_find(c, "1003")->record, -1);
+	/* recording.calls false: only a party's record = true records */
+	ck_assert_int_eq(conf_record_call(c, "1001", "1003"), 1);
+	ck_assert_int_eq(conf_record_call(c, "1003", "1001"), 1);
+	ck_assert_int_eq(conf_record_call(c, "1001", "1002"), 1);
+	ck_assert_int_eq(conf_record_call(c, "1003", "1002"), 0);
+	ck_assert_int_eq(conf_record_call(c, "1003", "nobody"), 0);
+	ck_assert_int_eq(conf_record_call(c, NULL, NULL), 0);
+	/* recording.calls true: all but where a party says record = false */
+	c->rec_calls = 1;
+	ck_assert_int_eq(conf_record_call(c, "1003", "nobody"), 1);
+	ck_assert_int_eq(conf_record_call(c, NULL, "1003"), 1);
+	ck_assert_int_eq(conf_record_call(c, "1003", "1002"), 0);
+	ck_assert_int_eq(conf_record_call(c, "1002", "1003"), 0);
+	ck_assert_int_eq(conf_record_call(c, "1001", "1002"), 1);
+	/* neither legs nor mix: nothing to write, nothing recorded */
+	c->rec_rooms = 1;
+	ck_assert_int_eq(conf_record_rooms(c), 1);
+	c->rec_legs = 0;
+	ck_assert_int_eq(conf_record_call(c, "1003", "nobody"), 1);
+	c->rec_mix = 0;
+	ck_assert_int_eq(conf_record_call(c, "1001", "1003"), 0);
+	ck_assert_int_eq(conf_record_call(c, "1003", "nobody"), 0);
+	ck_assert_int_eq(conf_record_rooms(c), 0);
+	conf_free(c);
+
+	expect_error("users = (\n  { name = \"1001\"; password = \"x\";\n"
+	    "    record = \"yes\"; }\n);\n", 3, "'record' must be true or false");
+	expect_error("users = (\n  { name = \"1001\"; password = \"x\"; record = 1; }\n);\n",
+	    2, "record");
+}
+END_TEST
+
 START_TEST(test_daemon)
 {
 	struct parley_conf *c = NULL;
@@ -349,6 +396,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_ha1_not_hex);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_daemon);
+	tcase_add_test(tc, test_record);
 	tcase_add_test(tc, test_listen_parse);
 	tcase_add_test(tc, test_rooms_and_codecs);
 	suite_add_tcase(s, tc);

@@ -3,7 +3,9 @@
  * formats (UTC timestamps with milliseconds, quoting and escaping, numbers
  * in JSON, no way to forge a line from a value), and the file side: the
  * parent directory is created, lines are appended, and journal_reopen
- * follows a rename as logrotate does.
+ * follows a rename as logrotate does.  And the recording lines of
+ * sipd/recording.c (rec-start, rec-gap, rec-done) as mediad's REC_EVENTs
+ * and a lost node make them.
  */
 #include <check.h>
 #include <errno.h>
@@ -309,6 +311,218 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/* ------------------------------------------------------------ recordings (recording.c) */
+
+static struct sipd rsd;
+static char rpath[PATH_MAX + 32];
+
+/* a sipd with only what recording.c needs: its journal, calls, rooms */
+static void
+rec_open(int json)
+{
+	memset(&rsd, 0, sizeof(rsd));
+	snprintf(rpath, sizeof(rpath), "%s/calls.log", dir);
+	ck_assert_int_eq(journal_open(&rsd.journal, rpath, json), 0);
+	ck_assert_int_eq(call_init(&rsd), 0);
+	ck_assert_int_eq(room_init(&rsd), 0);
+	ck_assert_int_eq(recording_init(&rsd), 0);
+}
+
+static void
+rec_close(void)
+{
+	recording_shutdown(&rsd);
+	room_shutdown(&rsd);
+	call_shutdown(&rsd);
+	journal_close(rsd.journal);
+}
+
+/* REC_EVENT from node 0 (or node) with nfiles files f and their ms */
+static void
+rec_event(int node, uint32_t kind, const char *target, const char *rec, uint32_t state,
+    size_t nfiles, const char *const *f, const uint64_t *ms, const char *sidecar,
+    const char *reason, const char *stream, uint32_t gap_ms)
+{
+	struct proto_rec_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.target = (char *)target;
+	ev.rec = (char *)rec;
+	ev.state = state;
+	ev.files.n = nfiles;
+	ev.files.v = (char **)f;
+	ev.ms.n = ms != NULL ? nfiles : 0;
+	ev.ms.v = (uint64_t *)ms;
+	ev.sidecar = (char *)sidecar;
+	ev.reason = (char *)reason;
+	ev.stream = (char *)stream;
+	ev.gap_ms = gap_ms;
+	recording_event(&rsd, node, &ev);
+}
+
+/* The journal's lines without their timestamps ("event k=v ...\n" each). */
+static const char *
+rec_lines(void)
+{
+	static char out[8192];
+	const char *s = slurp(rpath), *nl;
+	size_t n = 0;
+
+	for (; *s != '\0'; s = nl + 1) {
+		const char *sp = strchr(s, ' ');
+
+		nl = strchr(s, '\n');
+		ck_assert_ptr_nonnull(nl);
+		ck_assert_ptr_nonnull(sp);
+		memcpy(out + n, sp + 1, (size_t)(nl - sp));
+		n += (size_t)(nl - sp);
+	}
+	out[n] = '\0';
+	return out;
+}
+
+struct rec_seen {
+	char	 text[2048];
+	size_t	 n;
+};
+
+static void
+rec_visit(const struct recording *r, void *arg)
+{
+	struct rec_seen *v = arg;
+
+	v->n++;
+	snprintf(v->text + strlen(v->text), sizeof(v->text) - strlen(v->text), "%s:%s:%s ",
+	    r->rec, r->target, recording_state_name(r->state));
+}
+
+START_TEST(test_rec_lines)
+{
+	static const char *const files[] = { "/r/2026/11/20/120929_c1_caller.wav",
+	    "/r/2026/11/20/120929_c1_callee.wav", "/r/2026/11/20/120929_c1_mix.wav" };
+	static const uint64_t ms[] = { 72364, 72365, 72001 };
+	static const char *const rfiles[] = { "/r/2026/11/20/121000_room-800_mix.wav" };
+	static const uint64_t rms[] = { 5000 };
+	struct rec_seen seen = { "", 0 };
+
+	rec_open(0);
+	rec_event(0, PROTO_REC_CALL, "c1@host", "c1@host", PROTO_RECST_STARTED, 3, files, NULL,
+	    "", "", "", 0);
+	rec_event(0, PROTO_REC_CALL, "c1@host", "c1@host", PROTO_RECST_GAP, 0, NULL, NULL,
+	    "", "", "mix", 1500);
+	rec_event(1, PROTO_REC_ROOM, "800", "room-800", PROTO_RECST_STARTED, 1, rfiles, NULL,
+	    "", "", "", 0);
+	recording_foreach(&rsd, rec_visit, &seen);
+	ck_assert_str_eq(seen.text, "c1@host:c1@host:recording room-800:800:recording ");
+	rec_event(0, PROTO_REC_CALL, "c1@host", "c1@host", PROTO_RECST_DONE, 3, files, ms,
+	    "/r/2026/11/20/120929_c1.json", "", "", 0);
+	rec_event(1, PROTO_REC_ROOM, "800", "room-800", PROTO_RECST_FAILED, 1, rfiles, rms,
+	    "/r/2026/11/20/121000_room-800.json",
+	    "121000_room-800_mix.wav: No space left on device", "", 0);
+	ck_assert_str_eq(rec_lines(),
+	    "rec-start call=c1@host rec=c1@host files=/r/2026/11/20/120929_c1_caller.wav,"
+	    "/r/2026/11/20/120929_c1_callee.wav,/r/2026/11/20/120929_c1_mix.wav\n"
+	    "rec-gap call=c1@host rec=c1@host stream=mix ms=1500\n"
+	    "rec-start room=800 rec=room-800 files=/r/2026/11/20/121000_room-800_mix.wav\n"
+	    "rec-done call=c1@host rec=c1@host status=ok files=/r/2026/11/20/120929_c1_caller.wav,"
+	    "/r/2026/11/20/120929_c1_callee.wav,/r/2026/11/20/120929_c1_mix.wav seconds=72.365 "
+	    "sidecar=/r/2026/11/20/120929_c1.json\n"
+	    "rec-done room=800 rec=room-800 status=failed "
+	    "reason=\"121000_room-800_mix.wav: No space left on device\" "
+	    "files=/r/2026/11/20/121000_room-800_mix.wav seconds=5.000 "
+	    "sidecar=/r/2026/11/20/121000_room-800.json\n");
+	seen.text[0] = '\0';
+	recording_foreach(&rsd, rec_visit, &seen);
+	ck_assert_str_eq(seen.text, "c1@host:c1@host:done room-800:800:failed ");
+	rec_close();
+}
+END_TEST
+
+START_TEST(test_rec_json)
+{
+	static const char *const files[] = { "/r/a.wav", "/r/b.wav" };
+	static const uint64_t ms[] = { 1000, 61250 };
+	const char *s;
+
+	rec_open(1);
+	rec_event(0, PROTO_REC_CALL, "c2", "c2", PROTO_RECST_GAP, 0, NULL, NULL, "", "",
+	    "caller", 40);
+	rec_event(0, PROTO_REC_CALL, "c2", "c2", PROTO_RECST_DONE, 2, files, ms, "/r/c2.json",
+	    "", "", 0);
+	s = slurp(rpath);
+	ck_assert_ptr_nonnull(strstr(s, "\"event\":\"rec-gap\",\"call\":\"c2\",\"rec\":\"c2\","
+	    "\"stream\":\"caller\",\"ms\":40}\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\"event\":\"rec-done\",\"call\":\"c2\",\"rec\":\"c2\","
+	    "\"status\":\"ok\",\"files\":\"/r/a.wav,/r/b.wav\",\"seconds\":61.250,"
+	    "\"sidecar\":\"/r/c2.json\"}\n"));
+	ck_assert_int_eq(count_lines(s), 2);
+	rec_close();
+}
+END_TEST
+
+/* a lost node fails its open recordings once; what it says later is ignored */
+START_TEST(test_rec_node_lost)
+{
+	static const char *const files[] = { "/r/x_mix.wav" };
+	static const uint64_t ms[] = { 3000 };
+	const char *s;
+	int i;
+
+	rec_open(0);
+	rec_event(0, PROTO_REC_CALL, "on0", "on0", PROTO_RECST_STARTED, 1, files, NULL, "", "",
+	    "", 0);
+	rec_event(1, PROTO_REC_CALL, "on1", "on1", PROTO_RECST_STARTED, 1, files, NULL, "", "",
+	    "", 0);
+	recording_media_lost(&rsd, 0);
+	recording_media_lost(&rsd, 0);
+	/* the same mediad (back with its instance) goes on about it: ignored */
+	rec_event(0, PROTO_REC_CALL, "on0", "on0", PROTO_RECST_STARTED, 1, files, NULL, "", "",
+	    "", 0);
+	rec_event(0, PROTO_REC_CALL, "on0", "on0", PROTO_RECST_DONE, 1, files, ms, "/r/x.json",
+	    "", "", 0);
+	s = rec_lines();
+	ck_assert_int_eq(count_lines(s), 3);
+	ck_assert_ptr_nonnull(strstr(s, "rec-done call=on0 rec=on0 status=failed "
+	    "reason=\"mediad lost\" files=/r/x_mix.wav seconds=0."));
+	ck_assert_ptr_null(strstr(s, "rec=on1 status"));
+	/* a recording sipd did not see start (it restarted): still one line */
+	rec_event(1, PROTO_REC_ROOM, "801", "room-801", PROTO_RECST_FAILED, 0, NULL, NULL, "",
+	    "", "", 0);
+	ck_assert_ptr_nonnull(strstr(rec_lines(), "rec-done room=801 rec=room-801 status=failed "
+	    "reason=unknown files=\"\" seconds=0.000\n"));
+	/* a recording done as it should be, then one of the same id: a new one */
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_STARTED, 1, files, NULL, "",
+	    "", "", 0);
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_DONE, 1, files, ms, "", "",
+	    "", 0);
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_STARTED, 1, files, NULL, "",
+	    "", "", 0);
+	rec_event(1, PROTO_REC_ROOM, "802", "room-802", PROTO_RECST_DONE, 1, files, ms, "", "",
+	    "", 0);
+	s = rec_lines();
+	ck_assert_int_eq(count_lines(s), 8);
+	ck_assert_ptr_nonnull(strstr(s, "rec-start room=802 rec=room-802 files=/r/x_mix.wav\n"
+	    "rec-done room=802 rec=room-802 status=ok files=/r/x_mix.wav seconds=3.000\n"
+	    "rec-start room=802"));
+	/* the finished ones kept are the last RECORDING_KEEP */
+	for (i = 0; i < RECORDING_KEEP + 5; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "k%d", i);
+		rec_event(1, PROTO_REC_CALL, id, id, PROTO_RECST_DONE, 1, files, ms, "", "", "", 0);
+	}
+	{
+		struct rec_seen seen = { "", 0 };
+
+		recording_foreach(&rsd, rec_visit, &seen);
+		ck_assert_uint_eq(seen.n, 1 + RECORDING_KEEP);	/* on1, open, and 100 */
+		ck_assert_ptr_nonnull(strstr(seen.text, "on1:on1:recording k5:k5:done "));
+	}
+	rec_close();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -330,6 +544,9 @@ main(void)
 	tcase_add_test(tfile, test_file_reopen_after_rename);
 	tcase_add_test(tfile, test_file_long_line);
 	tcase_add_test(tfile, test_file_errors);
+	tcase_add_test(tfile, test_rec_lines);
+	tcase_add_test(tfile, test_rec_json);
+	tcase_add_test(tfile, test_rec_node_lost);
 	suite_add_tcase(s, tfile);
 	return unit_run(s);
 }

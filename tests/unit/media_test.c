@@ -1,8 +1,9 @@
 /*
  * media_test.c — unit tests of sipd/media.c's SDP handling: what is read
  * from an offer (addresses, ports, RTCP port, direction, clock rate per
- * m= line) and how it is rewritten for the relay (c=, m= ports, a=rtcp,
- * ICE removed, everything else byte for byte); and sipd/offer.c's room
+ * m= line; the payload formats of the first audio one) and how it is
+ * rewritten for the relay (c=, m= ports, a=rtcp, ICE removed, everything
+ * else byte for byte); and sipd/offer.c's room
  * offer/answer: the codec by server priority, fmtp read and echoed, other
  * m= lines declined, the direction answered.
  */
@@ -69,6 +70,47 @@ START_TEST(parse_session_level_direction_and_old_hold)
 	ck_assert_int_eq(media_sdp_parse(sdp6, strlen(sdp6), &s), 0);
 	ck_assert_str_eq(s.s[0].addr, "::1");
 	ck_assert_int_eq(s.s[0].dir, PROTO_DIR_INACTIVE);
+}
+END_TEST
+
+/* the payload formats of the first audio m= line, for SESSION_UPDATE's fmt_* */
+START_TEST(parse_audio_formats)
+{
+	static const char sdp[] =
+	    "v=0\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n"
+	    "m=video 5000 RTP/AVP 96\r\n"
+	    "a=rtpmap:96 H264/90000\r\n"
+	    "m=audio 4000 RTP/AVP 97 98 8 0 3 101\r\n"
+	    "a=rtpmap:97 AMR-WB/16000/1\r\n"
+	    "a=fmtp:97 mode-set=0,1,2; octet-align=1\r\n"
+	    "a=rtpmap:98 AMR/8000/1\r\n"
+	    "a=fmtp:98 octet-align=0\r\n"
+	    "a=rtpmap:101 telephone-event/8000\r\n"
+	    "a=fmtp:101 0-15\r\n"
+	    "m=audio 4002 RTP/AVP 9\r\n"
+	    "a=rtpmap:9 G722/8000\r\n";
+	static const char *const names[] = { "AMR-WB", "AMR", "PCMA", "PCMU", "",
+	    "telephone-event" };
+	static const uint32_t pts[] = { 97, 98, 8, 0, 3, 101 };
+	static const uint32_t oa[] = { 1, 0, 0, 0, 0, 0 };
+	static const char plain[] = "v=0\nc=IN IP4 192.0.2.5\nt=0 0\nm=audio 4000 RTP/AVP 8 0\n";
+	static const char novoice[] = "v=0\nc=IN IP4 192.0.2.5\nt=0 0\nm=video 4000 RTP/AVP 31\n";
+	struct media_sdp s;
+	int i;
+
+	ck_assert_int_eq(media_sdp_parse(sdp, strlen(sdp), &s), 0);
+	ck_assert_int_eq(s.nfmts, 6);
+	for (i = 0; i < 6; i++) {
+		ck_assert_uint_eq(s.fmt_pt[i], pts[i]);
+		ck_assert_str_eq(s.fmt_name[i], names[i]);
+		ck_assert_uint_eq(s.fmt_octet_align[i], oa[i]);
+	}
+	ck_assert_int_eq(media_sdp_parse(plain, strlen(plain), &s), 0);
+	ck_assert_int_eq(s.nfmts, 2);
+	ck_assert_str_eq(s.fmt_name[0], "PCMA");
+	ck_assert_str_eq(s.fmt_name[1], "PCMU");
+	ck_assert_int_eq(media_sdp_parse(novoice, strlen(novoice), &s), 0);
+	ck_assert_int_eq(s.nfmts, 0);
 }
 END_TEST
 
@@ -238,6 +280,7 @@ media_suite(void)
 
 	tcase_add_test(tc, parse_offer);
 	tcase_add_test(tc, parse_session_level_direction_and_old_hold);
+	tcase_add_test(tc, parse_audio_formats);
 	tcase_add_test(tc, parse_refuses_bad_sdp);
 	tcase_add_test(tc, rewrite_for_relay);
 	tcase_add_test(tc, rewrite_ipv6_and_refused_stream);

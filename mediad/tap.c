@@ -21,8 +21,9 @@
  * then in its own.  A leg whose codec mediad cannot decode (EVS, Opus)
  * is recorded as silence, its codec named in the sidecar.
  *
- * The recording's rate is 16 kHz when either phone's preferred format
- * is wideband (AMR-WB), else 8 kHz; a leg of the other rate is resampled.
+ * The recording's rate is that of the codec the call agreed on (the
+ * answer's first format): 16 kHz for AMR-WB, else 8 kHz; a leg that
+ * switches to a codec of the other rate is resampled.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -263,8 +264,9 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
     const void *owner, size_t owner_len)
 {
 	struct tap_table *t = md->taps;
+	const struct session_fmts *neg;
 	struct tap_call *tc;
-	const char *codec[2];
+	const char *codec;
 	unsigned rate = 8000;
 	int audio = -1, i;
 	size_t k;
@@ -276,12 +278,11 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 			audio = i;
 	if (audio < 0)
 		return EINVAL;	/* nothing to record */
-	for (i = 0; i < 2; i++) {
-		codec[i] = s->fmts[i] != NULL ? s->fmts[i]->first : "";
-		if (s->fmts[i] != NULL && s->fmts[i]->n > 0 &&
-		    codec_rate(s->fmts[i]->f[0].id) > rate)
-			rate = codec_rate(s->fmts[i]->f[0].id);
-	}
+	/* what was agreed: the answer's first format (the callee's SDP, recorded after the answer) */
+	neg = s->fmts[1] != NULL && s->fmts[1]->n > 0 ? s->fmts[1] : s->fmts[0];
+	codec = neg != NULL ? neg->first : "";
+	if (neg != NULL && neg->n > 0 && neg->f[0].id != CODEC_NONE)
+		rate = codec_rate(neg->f[0].id);
 	tc = xcalloc(1, sizeof(*tc));
 	if ((tc->out = recout_new(md, PROTO_REC_CALL, s->call, s->call, rate, owner,
 	    owner_len)) == NULL) {
@@ -295,7 +296,7 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 	tc->mix = -1;
 	for (i = 0; i < 2; i++) {
 		tc->leg[i].stream = m->legs ? recout_stream_add(tc->out, i == 0 ? "caller" :
-		    "callee", codec[i]) : -1;
+		    "callee", codec) : -1;
 		jbuf_init(&tc->leg[i].jb, 160);
 	}
 	if (m->mix)

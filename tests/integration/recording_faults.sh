@@ -48,15 +48,14 @@ call_once() {
 	start_phone "b$tag"
 	start_phone "a$tag"
 	sleep 2		# both registered (the journal cannot tell a second registration)
-	local c=a${tag}_ctrl
+	local c=a${tag}_ctrl n0
+	n0=$(journal_count call-answer 'from~.*1001.*')
 	if out=$(ctrl "${!c}" dial "sip:1002@$DOMAIN" 2>&1); then
 		pass "($tag) 1001 dials 1002"
 	else
 		fail "($tag) 1001 dials 1002" "$out" "$(phone_diag "a$tag")"
 	fi
-	local n0
-	n0=$(journal_count call-answer 'from~.*1001.*')
-	wait_until 100 _answered "$n0"
+	wait_until 100 _answered "$n0" || fail "($tag) 1002 answers" "$(tail -n 5 "$JOURNAL")"
 	cid=$(journal_get call-answer call 'from~.*1001.*')
 	check_journal "($tag) journal: rec-start for call $cid" rec-start "call=${cid:-?}"
 }

@@ -8,7 +8,7 @@
 #       caller.wav holds 440 Hz and not 1000, callee.wav 1000 and not 440,
 #       mix.wav both; each file is 8000 Hz 16-bit mono and as long as the
 #       call's duration in the journal's call-end, within 20 ms; the
-#       sidecar says ok, names both users, PCMA and every file;
+#       sidecar says ok, names both users, PCMU (the agreed codec) and every file;
 #   (b) an AMR-WB call (1003 at 400 Hz calls 1004 at 700 Hz, both on
 #       AMR-WB only): the three files are 16000 Hz, each with its tones;
 #   (c) room 800 with three phones (1001 AMR-WB 400 Hz, 1002 PCMA 700 Hz,
@@ -137,11 +137,11 @@ check_mixed "(a) mix.wav holds both tones" "$(rec_file "${rec:-?}" mix)" 440 100
 side=$(journal_get rec-done sidecar "call=${cid:-?}")
 if [ -f "$side" ] && json_test "
 j['status'] == 'ok' and j['kind'] == 'call' and j['participants'] == ['1001', '1002'] and
-[(f['stream'], f['codec']) for f in j['files']] == [('caller', 'PCMA'), ('callee', 'PCMA'), ('mix', '')] and
+[(f['stream'], f['codec']) for f in j['files']] == [('caller', 'PCMU'), ('callee', 'PCMU'), ('mix', '')] and
 j['gaps'] == []" < "$side"; then
-	pass "(a) the sidecar: ok, 1001 and 1002, PCMA, every file, no gap"
+	pass "(a) the sidecar: ok, 1001 and 1002, PCMU (baresip's first), every file, no gap"
 else
-	fail "(a) the sidecar: ok, 1001 and 1002, PCMA, every file, no gap" "${side:-no sidecar}: $(cat "$side" 2>&1)"
+	fail "(a) the sidecar: ok, 1001 and 1002, PCMU (baresip's first), every file, no gap" "${side:-no sidecar}: $(cat "$side" 2>&1)"
 fi
 kill -TERM "$alice_pid" "$bob_pid" 2>/dev/null
 wait "$alice_pid" "$bob_pid" 2>/dev/null

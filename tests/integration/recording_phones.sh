@@ -8,7 +8,9 @@
 #       caller.wav holds 440 Hz and not 1000, callee.wav 1000 and not 440,
 #       mix.wav both; each file is 8000 Hz 16-bit mono and as long as the
 #       call's duration in the journal's call-end, within 20 ms; the
-#       sidecar says ok, names both users, PCMU (the agreed codec) and every file;
+#       sidecar says ok, names both users, PCMU (the agreed codec) and every
+#       file; sipctl recordings lists it recording, then done, and sipctl
+#       calls says the call is recorded;
 #   (b) an AMR-WB call (1003 at 400 Hz calls 1004 at 700 Hz, both on
 #       AMR-WB only): the three files are 16000 Hz, each with its tones;
 #   (c) room 800 with three phones (1001 AMR-WB 400 Hz, 1002 PCMA 700 Hz,
@@ -114,6 +116,20 @@ check_journal "(a) journal: call-answer" call-answer 'from~.*1001.*' 'to~.*1002.
 cid=$(journal_get call-answer call 'from~.*1001.*' 'to~.*1002.*')
 check_journal "(a) journal: rec-start for the call with three files" rec-start "call=${cid:-?}" \
     'files~[^,]*_caller\.wav,[^,]*_callee\.wav,[^,]*_mix\.wav'
+rec_listed() {
+	sipctl --json recordings | json_test "
+[(r['kind'], r['target'], r['state'], len(r['files'])) for r in j['recordings']] == $1"
+}
+if wait_until 30 rec_listed "[('call', '${cid:-?}', 'recording', 3)]"; then
+	pass "(a) sipctl recordings: the call, recording, three files"
+else
+	fail "(a) sipctl recordings: the call, recording, three files" "$(sipctl --json recordings 2>&1)"
+fi
+if sipctl --json calls | json_test "[c['recording'] for c in j['calls'] if c['call_id'] == '${cid:-?}'] == [True]"; then
+	pass "(a) sipctl calls: the call is being recorded"
+else
+	fail "(a) sipctl calls: the call is being recorded" "$(sipctl --json calls 2>&1)"
+fi
 JOURNAL_WAIT=40
 check_journal "(a) journal: call-end by=caller when 1001's tone ends" call-end "call=${cid:-?}" by=caller
 check_journal "(a) journal: rec-done status=ok" rec-done "call=${cid:-?}" status=ok
@@ -142,6 +158,12 @@ j['gaps'] == []" < "$side"; then
 	pass "(a) the sidecar: ok, 1001 and 1002, PCMU (baresip's first), every file, no gap"
 else
 	fail "(a) the sidecar: ok, 1001 and 1002, PCMU (baresip's first), every file, no gap" "${side:-no sidecar}: $(cat "$side" 2>&1)"
+fi
+if wait_until 30 rec_listed "[('call', '${cid:-?}', 'done', 3)]"; then
+	pass "(a) sipctl recordings: done, with its files"
+	diag "$(sipctl recordings 2>&1)"
+else
+	fail "(a) sipctl recordings: done, with its files" "$(sipctl --json recordings 2>&1)"
 fi
 kill -TERM "$alice_pid" "$bob_pid" 2>/dev/null
 wait "$alice_pid" "$bob_pid" 2>/dev/null

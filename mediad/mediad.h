@@ -143,6 +143,7 @@ struct media_stream {
 struct session_fmts {
 	size_t			 n;
 	struct codec_fmt	 f[PROTO_FORMATS_MAX];	/* id CODEC_NONE: one we cannot decode */
+	uint8_t			 evs[PROTO_FORMATS_MAX];	/* 1: that one is EVS */
 	char			 first[PROTO_CODEC_MAX + 1];	/* the preferred one's name */
 };
 
@@ -282,13 +283,19 @@ size_t	 recout_count(const struct mediad *md);
  */
 struct recout *recout_new(struct mediad *md, int kind, const char *id, const char *target,
 	    unsigned rate, const void *owner, size_t owner_len);
-/* Adds a stream (the same name again: the same one); its index, or -1. */
-int	 recout_stream_add(struct recout *r, const char *name, const char *codec);
+/*
+ * Adds a stream of format (enum proto_rec_format; the same name again:
+ * the same one); its index, or -1.
+ */
+int	 recout_stream_add(struct recout *r, const char *name, const char *codec, int format);
 void	 recout_part_add(struct recout *r, const char *who);
 /* Sends REC_START: again after streams or participants were added. */
 void	 recout_begin(struct recout *r);
 /* One 20 ms frame (rate / 50 samples) of stream at media timestamp ts. */
 void	 recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm);
+/* One 20 ms EVS storage frame (ToC and data, len bytes) of an EVS stream at ts. */
+void	 recout_put_payload(struct recout *r, int stream, uint64_t ts, const uint8_t *frame,
+	    size_t len);
 /*
  * A recording's length in samples: the wall time since started (monotonic
  * ms of its media timestamp 0), or the ticks it put if that is more.

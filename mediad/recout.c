@@ -24,8 +24,12 @@
  * last frame and is repeated until REC_DONE; what REC_DONE says goes to
  * the sipd that asked for the recording (REC_EVENT DONE or FAILED).
  *
+ * A stream of a codec mediad cannot decode (EVS) carries the phone's own
+ * frames instead of PCM (EVS storage frames, REC_PAYLOADS), in the same
+ * slots and with the same sequence numbers, timestamps and acks.
+ *
  * No allocation per frame: chunks of 0.5 s come from a free list per
- * rate.
+ * slot size.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,12 +66,18 @@ struct recout_chunk {
 	uint32_t		 seq0;		/* sequence number of frame 0 */
 	unsigned		 n;		/* frames in it */
 	uint64_t		 ts[RECOUT_CHUNK];
+	uint16_t		 len[RECOUT_CHUNK];	/* bytes of a payload frame */
 	int16_t			 pcm[];		/* RECOUT_CHUNK frames */
 };
+
+/* bytes of a frame's slot: 20 ms of PCM at 8 kHz, or at 16 kHz (and any EVS frame) */
+#define RECOUT_SLOT_8K		(CODEC_FRAME_MAX)
+#define RECOUT_SLOT_BIG		(2 * CODEC_FRAME_MAX)
 
 struct recout_stream {
 	char			 name[PROTO_STREAM_MAX + 1];
 	char			 codec[PROTO_CODEC_MAX + 1];
+	int			 format;	/* enum proto_rec_format */
 	char			*path;		/* from recd's ACK */
 	struct recout_chunk	*head, *tail;	/* kept frames, oldest first */
 	uint32_t		 next;		/* the next frame put gets this seq */
@@ -110,7 +120,7 @@ struct recout_link {
 	struct recout		*head;
 	struct recout		*bucket[RECOUT_BUCKETS];
 	size_t			 count;
-	struct recout_chunk	*free[2];	/* spare chunks: of 8 kHz, of 16 kHz */
+	struct recout_chunk	*free[2];	/* spare chunks: RECOUT_SLOT_8K, RECOUT_SLOT_BIG */
 	struct loop_timer	 t;
 	uint8_t			 pcm[PROTO_PCM_MAX];	/* one REC_FRAMES being built */
 };
@@ -177,6 +187,7 @@ static void
 recout_send_start(struct recout_link *k, struct recout *r)
 {
 	const char *names[PROTO_REC_STREAMS_MAX], *codecs[PROTO_REC_STREAMS_MAX];
+	uint32_t formats[PROTO_REC_STREAMS_MAX];
 	size_t i, n = r->nst < PROTO_REC_STREAMS_MAX ? r->nst : PROTO_REC_STREAMS_MAX;
 	void *buf;
 	size_t len;
@@ -184,13 +195,15 @@ recout_send_start(struct recout_link *k, struct recout *r)
 	for (i = 0; i < n; i++) {
 		names[i] = r->st[i].name;
 		codecs[i] = r->st[i].codec;
+		formats[i] = (uint32_t)r->st[i].format;
 		r->st[i].started = 0;
 	}
 	r->start_reqid = ++k->reqid;
 	r->state = RO_STARTING;
 	r->asked_at = loop_now(r->md->loop);
 	if (proto_encode_rec_start(r->start_reqid, r->id, (uint32_t)r->kind, r->rate, r->start_ms,
-	    n, names, n, codecs, r->nparts, (const char *const *)r->parts, &buf, &len) != 0) {
+	    n, names, n, codecs, r->nparts, (const char *const *)r->parts, n, formats, &buf,
+	    &len) != 0) {
 		log_warnx("recout: %s: cannot encode REC_START", r->id);
 		return;
 	}
@@ -226,6 +239,35 @@ recout_chunk_of(struct recout_stream *s, uint32_t seq)
 	return NULL;
 }
 
+/* The frames of an EVS stream from chunk c's frame at: one REC_PAYLOADS. */
+static int
+recout_flush_payloads(struct recout_link *k, struct recout *r, struct recout_stream *s,
+    struct recout_chunk *c, unsigned at)
+{
+	uint32_t lens[RECOUT_BATCH];
+	uint64_t ts = c->ts[at];
+	size_t w = 0;
+	unsigned n;
+	void *buf;
+	size_t len;
+	int err;
+
+	for (n = 0; at + n < c->n && n < RECOUT_BATCH &&
+	    c->ts[at + n] == ts + (uint64_t)n * r->fs; n++) {
+		lens[n] = c->len[at + n];
+		memcpy(k->pcm + w, (const uint8_t *)c->pcm + (size_t)(at + n) * RECOUT_SLOT_BIG,
+		    lens[n]);
+		w += lens[n];
+	}
+	if (proto_encode_rec_payloads(++k->reqid, r->id, s->name, s->send, ts, n, lens, k->pcm,
+	    w, &buf, &len) != 0)
+		return EINVAL;
+	if ((err = recout_send(k, buf, len)) != 0)
+		return err;
+	s->send += n;
+	return 0;
+}
+
 /* Sends what is due of stream s; 0, or EAGAIN when recd's queue is full. */
 static int
 recout_flush_stream(struct recout_link *k, struct recout *r, struct recout_stream *s)
@@ -247,6 +289,11 @@ recout_flush_stream(struct recout_link *k, struct recout *r, struct recout_strea
 		seq = s->send;
 		at = seq - c->seq0;
 		ts = c->ts[at];
+		if (s->format == PROTO_REC_EVS) {
+			if ((err = recout_flush_payloads(k, r, s, c, at)) != 0)
+				return err;
+			continue;
+		}
 		/* consecutive frames of one chunk, consecutive in time too */
 		for (n = 0; at + n < c->n && n < RECOUT_BATCH &&
 		    c->ts[at + n] == ts + (uint64_t)n * r->fs; n++) {
@@ -287,17 +334,18 @@ recout_event(struct recout *r, uint32_t state, const char *reason, const char *s
 
 /* ------------------------------------------------------------ recordings */
 
-/* The free list of chunks for recordings at rate. */
-static struct recout_chunk **
-recout_spares(struct recout_link *k, unsigned rate)
+/* Is a slot of s RECOUT_SLOT_BIG? */
+static int
+recout_big(const struct recout *r, const struct recout_stream *s)
 {
-	return &k->free[rate > 8000];
+	return r->rate > 8000 || s->format == PROTO_REC_EVS;
 }
 
 static void
-recout_chunk_put(struct recout_link *k, const struct recout *r, struct recout_chunk *c)
+recout_chunk_put(struct recout_link *k, const struct recout *r, const struct recout_stream *s,
+    struct recout_chunk *c)
 {
-	struct recout_chunk **fl = recout_spares(k, r->rate);
+	struct recout_chunk **fl = &k->free[recout_big(r, s)];
 
 	c->next = *fl;
 	*fl = c;
@@ -310,7 +358,7 @@ recout_chunks_free(struct recout_link *k, const struct recout *r, struct recout_
 
 	while ((c = s->head) != NULL) {
 		s->head = c->next;
-		recout_chunk_put(k, r, c);
+		recout_chunk_put(k, r, s, c);
 	}
 	s->tail = NULL;
 }
@@ -378,7 +426,7 @@ recout_new(struct mediad *md, int kind, const char *id, const char *target, unsi
 }
 
 int
-recout_stream_add(struct recout *r, const char *name, const char *codec)
+recout_stream_add(struct recout *r, const char *name, const char *codec, int format)
 {
 	struct recout_stream *s;
 
@@ -391,6 +439,7 @@ recout_stream_add(struct recout *r, const char *name, const char *codec)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->codec, sizeof(s->codec), "%s", codec != NULL ? codec : "");
+	s->format = format;
 	r->nst++;
 	return (int)r->nst - 1;
 }
@@ -414,24 +463,28 @@ recout_begin(struct recout *r)
 		recout_send_start(r->md->recout, r);
 }
 
-void
-recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm)
+/* Files one frame (len bytes; PCM: 2 * fs) of stream at ts. */
+static void
+recout_keep(struct recout *r, int stream, uint64_t ts, const void *frame, size_t len)
 {
 	struct recout_link *k = r->md->recout;
 	struct recout_stream *s;
 	struct recout_chunk *c;
+	size_t slot;
 
 	if (r->state == RO_DEAD || stream < 0 || (size_t)stream >= r->nst)
 		return;
 	s = &r->st[stream];
+	slot = recout_big(r, s) ? RECOUT_SLOT_BIG : RECOUT_SLOT_8K;
+	if (len > slot)
+		return;
 	if ((c = s->tail) == NULL || c->n == RECOUT_CHUNK) {
-		struct recout_chunk **fl = recout_spares(k, r->rate);
+		struct recout_chunk **fl = &k->free[recout_big(r, s)];
 
 		if ((c = *fl) != NULL)
 			*fl = c->next;
 		else
-			c = xmalloc(sizeof(*c) + RECOUT_CHUNK * CODEC_FRAME_MAX / 2 *
-			    (r->rate > 8000 ? 2 : 1) * sizeof(c->pcm[0]));
+			c = xmalloc(sizeof(*c) + RECOUT_CHUNK * slot);
 		c->next = NULL;
 		c->n = 0;
 		c->seq0 = s->next;
@@ -442,7 +495,8 @@ recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm)
 		s->tail = c;
 	}
 	c->ts[c->n] = ts;
-	memcpy(c->pcm + (size_t)c->n * r->fs, pcm, r->fs * sizeof(*pcm));
+	c->len[c->n] = (uint16_t)len;
+	memcpy((uint8_t *)c->pcm + (size_t)c->n * slot, frame, len);
 	c->n++;
 	s->next++;
 	/* more than RECOUT_KEEP_S kept: the oldest second is let go */
@@ -450,9 +504,21 @@ recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm)
 		c = s->head;
 		s->lost_end = c->ts[c->n - 1] + r->fs;
 		s->head = c->next;
-		recout_chunk_put(k, r, c);
+		recout_chunk_put(k, r, s, c);
 		log_debug("recout: %s %s: 1 s let go unacknowledged", r->id, s->name);
 	}
+}
+
+void
+recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm)
+{
+	recout_keep(r, stream, ts, pcm, r->fs * sizeof(*pcm));
+}
+
+void
+recout_put_payload(struct recout *r, int stream, uint64_t ts, const uint8_t *frame, size_t len)
+{
+	recout_keep(r, stream, ts, frame, len);
 }
 
 uint64_t
@@ -493,7 +559,7 @@ recout_release(struct recout_link *k, struct recout *r, struct recout_stream *s,
 	while ((c = s->head) != NULL && c->n == RECOUT_CHUNK &&
 	    c->ts[c->n - 1] + r->fs <= samples && c != s->tail) {
 		s->head = c->next;
-		recout_chunk_put(k, r, c);
+		recout_chunk_put(k, r, s, c);
 	}
 }
 

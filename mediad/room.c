@@ -476,7 +476,8 @@ room_rec_part(struct room *r, struct room_part *p)
 	snprintf(who, sizeof(who), "%s (p%u)", p->user != NULL && p->user[0] != '\0' ? p->user :
 	    "?", p->id);
 	recout_part_add(r->rec, who);
-	p->rec_stream = r->rec_legs ? recout_stream_add(r->rec, name, codec_name(p->fmt.id)) : -1;
+	p->rec_stream = r->rec_legs ? recout_stream_add(r->rec, name, codec_name(p->fmt.id),
+	    PROTO_REC_WAV) : -1;
 }
 
 int
@@ -499,7 +500,7 @@ room_record(struct mediad *md, const struct proto_record *m, const void *owner,
 	r->rec_legs = (int)m->legs;
 	r->rec_ticks = 0;
 	r->rec_started = clock_mono_ms();
-	r->rec_mix = m->mix ? recout_stream_add(r->rec, "mix", "") : -1;
+	r->rec_mix = m->mix ? recout_stream_add(r->rec, "mix", "", PROTO_REC_WAV) : -1;
 	for (p = r->parts; p != NULL; p = p->next)
 		room_rec_part(r, p);
 	recout_begin(r->rec);

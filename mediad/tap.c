@@ -18,8 +18,13 @@
  * The payload formats come from each phone's SDP (SESSION_UPDATE's fmt_*
  * lists).  A phone sends with the numbers of the SDP it received, so a
  * packet's payload type is looked up in the other phone's formats first,
- * then in its own.  A leg whose codec mediad cannot decode (EVS, Opus)
+ * then in its own.  A leg whose codec mediad cannot decode (Opus, G.722)
  * is recorded as silence, its codec named in the sidecar.
+ *
+ * An EVS call cannot be decoded either, but is kept as the phones sent
+ * it: each leg a file of EVS storage frames (common/evs.h), each frame
+ * placed by its RTP timestamp (no jitter buffer: a late frame is placed
+ * where it belongs, or dropped when its place is written); no mix.
  *
  * The recording's rate is that of the codec the call agreed on (the
  * answer's first format): 16 kHz for AMR-WB, else 8 kHz; a leg that
@@ -29,10 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common/evs.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "codec.h"
@@ -51,6 +58,10 @@ struct tap_leg {
 	int			 stream;	/* recout stream, -1: no file of its own */
 	int16_t			 pcm[CODEC_FRAME_MAX];
 	int			 got;		/* pcm holds this tick's audio */
+	/* EVS: where the first frame went, and the next place not yet written */
+	int			 evs_started;
+	uint32_t		 evs_rtp0;
+	uint64_t		 evs_ts0, evs_next;
 };
 
 struct tap_call {
@@ -61,6 +72,7 @@ struct tap_call {
 	uint64_t		 started;	/* monotonic ms of media timestamp 0 */
 	int			 audio;		/* index of the recorded stream */
 	int			 mix;		/* recout stream of the mix, -1: none */
+	int			 evs;		/* an EVS call: legs kept as sent */
 	struct tap_leg		 leg[2];
 	struct tap_call		*next, *prev;
 };
@@ -97,6 +109,7 @@ tap_fmts_set(struct session *s, int leg, const struct proto_session_update *u)
 		f->f[i].id = codec_by_name(u->fmt_names.v[i]);
 		f->f[i].pt = (uint8_t)(u->fmt_pts.v[i] & 0x7f);
 		f->f[i].octet_align = i < u->fmt_octet_align.n && u->fmt_octet_align.v[i] != 0;
+		f->evs[i] = strcasecmp(u->fmt_names.v[i], "EVS") == 0;
 	}
 	snprintf(f->first, sizeof(f->first), "%s", u->fmt_names.v[0]);
 }
@@ -113,6 +126,57 @@ tap_fmt_find(const struct session_fmts *f, int pt)
 		if (f->f[i].pt == pt)
 			return &f->f[i];
 	return NULL;
+}
+
+/* Is payload type pt EVS in the formats of leg (the other phone's first)? */
+static int
+tap_pt_evs(const struct session *s, int leg, int pt)
+{
+	const struct session_fmts *f;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		if ((f = s->fmts[k == 0 ? !leg : leg]) == NULL)
+			continue;
+		for (i = 0; i < f->n; i++)
+			if (f->f[i].pt == pt)
+				return f->evs[i];
+	}
+	return 0;
+}
+
+/* An EVS packet of leg tl: its frames to the recording, by RTP timestamp. */
+static void
+tap_evs_in(struct tap_call *tc, struct tap_leg *tl, uint32_t rtp_ts, const uint8_t *pl,
+    size_t len)
+{
+	uint8_t frames[EVS_FRAMES_MAX * EVS_FRAME_MAX];
+	uint16_t lens[EVS_FRAMES_MAX];
+	unsigned fs = tc->rate / 50;
+	size_t off = 0;
+	int n, i;
+
+	if (tl->stream < 0 ||
+	    (n = evs_rtp_to_storage(pl, len, frames, sizeof(frames), lens, EVS_FRAMES_MAX)) <= 0)
+		return;
+	if (!tl->evs_started || (uint32_t)(rtp_ts - tl->evs_rtp0) > 3600u * EVS_CLOCK) {
+		/* the first packet (or a jump of the sender's clock): placed now */
+		tl->evs_started = 1;
+		tl->evs_rtp0 = rtp_ts;
+		tl->evs_ts0 = tc->ticks * fs;
+		if (tl->evs_ts0 < tl->evs_next)
+			tl->evs_ts0 = tl->evs_next;
+	}
+	for (i = 0; i < n; off += lens[i], i++) {
+		uint64_t ts = tl->evs_ts0 + (uint64_t)(uint32_t)(rtp_ts - tl->evs_rtp0) *
+		    tc->rate / EVS_CLOCK + (uint64_t)i * fs;
+
+		if (ts < tl->evs_next)
+			continue;	/* its place is written: a duplicate, or too late */
+		recout_put_payload(tc->out, tl->stream, ts, frames + off, lens[i]);
+		tl->evs_next = ts + fs;
+	}
 }
 
 /* A leg's format changes (or is first seen): new decoder, buffer, resampler. */
@@ -162,6 +226,11 @@ tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len)
 		len -= pkt[len - 1];
 	if (off >= len)
 		return;
+	if (tc->evs) {
+		if (tap_pt_evs(s, l->idx, pt))
+			tap_evs_in(tc, tl, ts, pkt + off, len - off);
+		return;
+	}
 	if (tl->fmt.id == CODEC_NONE || tl->fmt.pt != pt) {
 		if ((f = tap_fmt_find(s->fmts[!l->idx], pt)) == NULL || f->id == CODEC_NONE)
 			f = tap_fmt_find(s->fmts[l->idx], pt);
@@ -268,7 +337,7 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 	struct tap_call *tc;
 	const char *codec;
 	unsigned rate = 8000;
-	int audio = -1, i;
+	int audio = -1, evs, i;
 	size_t k;
 
 	if (s->tap != NULL)
@@ -283,6 +352,11 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 	codec = neg != NULL ? neg->first : "";
 	if (neg != NULL && neg->n > 0 && neg->f[0].id != CODEC_NONE)
 		rate = codec_rate(neg->f[0].id);
+	evs = neg != NULL && neg->n > 0 && neg->evs[0];
+	if (evs && !m->legs)
+		return EINVAL;	/* an EVS call has no mix to record: only its legs */
+	if (evs)
+		rate = 16000;
 	tc = xcalloc(1, sizeof(*tc));
 	if ((tc->out = recout_new(md, PROTO_REC_CALL, s->call, s->call, rate, owner,
 	    owner_len)) == NULL) {
@@ -294,13 +368,14 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 	tc->started = clock_mono_ms();
 	tc->audio = audio;
 	tc->mix = -1;
+	tc->evs = evs;
 	for (i = 0; i < 2; i++) {
 		tc->leg[i].stream = m->legs ? recout_stream_add(tc->out, i == 0 ? "caller" :
-		    "callee", codec) : -1;
+		    "callee", codec, evs ? PROTO_REC_EVS : PROTO_REC_WAV) : -1;
 		jbuf_init(&tc->leg[i].jb, 160);
 	}
-	if (m->mix)
-		tc->mix = recout_stream_add(tc->out, "mix", "");
+	if (m->mix && !evs)
+		tc->mix = recout_stream_add(tc->out, "mix", "", PROTO_REC_WAV);
 	for (k = 0; k < m->participants.n; k++)
 		recout_part_add(tc->out, m->participants.v[k]);
 	recout_begin(tc->out);

@@ -85,6 +85,12 @@ enum proto_rec_kind {
 	PROTO_REC_ROOM = 1
 };
 
+/* REC_START formats: what a stream's file holds */
+enum proto_rec_format {
+	PROTO_REC_WAV = 0,	/* 16-bit PCM WAV, fed by REC_FRAMES */
+	PROTO_REC_EVS = 1	/* EVS storage frames, fed by REC_PAYLOADS */
+};
+
 /* REC_EVENT states */
 enum proto_rec_state {
 	PROTO_RECST_STARTED = 0,

@@ -85,7 +85,8 @@
 	X(130,	REC_ACK,	rec_ack)		\
 	X(131,	REC_GAP,	rec_gap)		\
 	X(132,	REC_STOP,	rec_stop)		\
-	X(133,	REC_DONE,	rec_done)
+	X(133,	REC_DONE,	rec_done)		\
+	X(134,	REC_PAYLOADS,	rec_payloads)
 
 /*
  * ERROR — the answer to a message that could not be taken: malformed,
@@ -467,6 +468,9 @@
  *                 "" for a mix), for the sidecar
  *   participants  who takes part, as sipd names them (users), for the
  *                 sidecar
+ *   formats       one per stream, or none (every stream a WAV): enum
+ *                 proto_rec_format.  An EVS stream is a file of EVS MIME
+ *                 storage frames (<stream>.evs), fed by REC_PAYLOADS
  */
 #define PROTO_FIELDS_rec_start(F, m)					\
 	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
@@ -475,7 +479,8 @@
 	F(m, U64,	start_ms,	0, UINT64_MAX)			\
 	F(m, STRV,	streams,	1, PROTO_REC_STREAMS_MAX)	\
 	F(m, STRV,	codecs,		0, PROTO_REC_STREAMS_MAX)	\
-	F(m, STRV,	participants,	0, PROTO_ROWS_MAX)
+	F(m, STRV,	participants,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	formats,	0, PROTO_REC_STREAMS_MAX)
 
 /*
  * REC_FRAMES — mediad to recd: consecutive 20 ms frames of one stream,
@@ -566,5 +571,23 @@
 	F(m, STR,	sidecar,	0, PROTO_PATH_MAX)		\
 	F(m, STRV,	files,		0, PROTO_REC_STREAMS_MAX)	\
 	F(m, U64V,	ms,		0, PROTO_REC_STREAMS_MAX)
+
+/*
+ * REC_PAYLOADS — mediad to recd: consecutive 20 ms frames of an EVS
+ * stream (REC_START format PROTO_REC_EVS), each one EVS storage frame (a
+ * ToC byte and its data, common/evs.h) as the phone sent it; as REC_FRAMES
+ * otherwise: frame i has sequence number seq + i and media timestamp
+ * ts + i * samples per frame at the recording's rate, a frame missing in
+ * time is NO_DATA in the file, and the answers are the same.
+ *   lens   the bytes of each frame
+ *   data   the frames, one after the other
+ */
+#define PROTO_FIELDS_rec_payloads(F, m)					\
+	F(m, STR,	rec,		1, PROTO_ID_MAX)		\
+	F(m, STR,	stream,		1, PROTO_STREAM_MAX)		\
+	F(m, U32,	seq,		0, UINT32_MAX)			\
+	F(m, U64,	ts,		0, UINT64_MAX)			\
+	F(m, U32V,	lens,		1, 256)				\
+	F(m, BYTES,	data,		1, PROTO_PCM_MAX)
 
 #endif

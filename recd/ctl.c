@@ -8,6 +8,7 @@
  *   HELLO       -> HELLO (recd's node and instance: a new one = restarted)
  *   REC_START   -> REC_ACK per stream, or REC_DONE (failed), or ERROR
  *   REC_FRAMES  -> nothing, or ERROR (no such recording, invalid)
+ *   REC_PAYLOADS -> nothing, or ERROR (as REC_FRAMES, for an EVS stream)
  *   REC_GAP     -> nothing, or ERROR
  *   REC_STOP    -> REC_DONE, or ERROR (no such recording)
  * and sent unasked to the mediad that last spoke of a recording: REC_ACK
@@ -166,6 +167,14 @@ ctl_on_rec_frames(uint32_t reqid, const struct proto_rec_frames *m, void *arg)
 }
 
 static int
+ctl_on_rec_payloads(uint32_t reqid, const struct proto_rec_payloads *m, void *arg)
+{
+	const struct ctl_req *rq = arg;
+
+	return rec_payloads(rq->rd, m, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
+}
+
+static int
 ctl_on_rec_gap(uint32_t reqid, const struct proto_rec_gap *m, void *arg)
 {
 	const struct ctl_req *rq = arg;
@@ -195,6 +204,7 @@ static const struct proto_handlers ctl_handlers = {
 	.rec_start = ctl_on_rec_start,
 	.rec_frames = ctl_on_rec_frames,
 	.rec_gap = ctl_on_rec_gap,
+	.rec_payloads = ctl_on_rec_payloads,
 	.rec_stop = ctl_on_rec_stop,
 };
 

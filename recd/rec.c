@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/evs.h"
 #include "common/log.h"
 #include "common/service.h"
 #include "common/xmalloc.h"
@@ -212,7 +213,7 @@ rec_stream_find(struct rec *r, const char *name, size_t *ip)
 }
 
 void
-rec_stream_add(struct rec *r, const char *name, const char *codec)
+rec_stream_add(struct rec *r, const char *name, const char *codec, int evs)
 {
 	struct rec_stream *s;
 
@@ -228,7 +229,8 @@ rec_stream_add(struct rec *r, const char *name, const char *codec)
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
 	s->codec = xstrdup(codec);
-	xasprintf(&s->path, "%s_%s.wav", r->base, name);
+	s->evs = evs;
+	xasprintf(&s->path, "%s_%s.%s", r->base, name, evs ? "evs" : "wav");
 }
 
 void
@@ -373,7 +375,7 @@ rec_open_stream(struct rec *r, size_t i)
 
 	if (s->w != NULL)
 		return 0;
-	if ((err = writer_open(&s->w, s->path, r->rate)) != 0)
+	if ((err = writer_open(&s->w, s->path, r->rate, s->evs)) != 0)
 		return err;
 	s->samples = writer_samples(s->w);
 	s->seq_known = 0;
@@ -417,6 +419,11 @@ rec_start_check(const struct proto_rec_start *m)
 		return EINVAL;
 	if (m->codecs.n != 0 && m->codecs.n != m->streams.n)
 		return EINVAL;
+	if (m->formats.n != 0 && m->formats.n != m->streams.n)
+		return EINVAL;
+	for (i = 0; i < m->formats.n; i++)
+		if (m->formats.v[i] > PROTO_REC_EVS)
+			return EINVAL;
 	for (i = 0; i < m->streams.n; i++) {
 		if (!rec_stream_name_ok(m->streams.v[i]))
 			return EINVAL;
@@ -434,7 +441,8 @@ rec_take(struct rec *r, const struct proto_rec_start *m)
 	size_t i;
 
 	for (i = 0; i < m->streams.n; i++)
-		rec_stream_add(r, m->streams.v[i], m->codecs.n ? m->codecs.v[i] : "");
+		rec_stream_add(r, m->streams.v[i], m->codecs.n ? m->codecs.v[i] : "",
+		    m->formats.n ? m->formats.v[i] == PROTO_REC_EVS : 0);
 	for (i = 0; i < m->participants.n; i++)
 		rec_part_add(r, m->participants.v[i]);
 }
@@ -598,6 +606,53 @@ rec_frames(struct recd *rd, const struct proto_rec_frames *m, const void *owner,
 		r->dups++;
 	r->frames += m->pcm.len / frame_bytes;
 	rec_seq_advance(s, m->seq, (uint32_t)(m->pcm.len / frame_bytes));
+	return 0;
+}
+
+int
+rec_payloads(struct recd *rd, const struct proto_rec_payloads *m, const void *owner,
+    size_t owner_len)
+{
+	struct rec_stream *s;
+	struct rec *r;
+	size_t i, k, total = 0, n = m->lens.n, fs;
+	uint64_t before;
+	int err;
+
+	if ((err = rec_lookup(rd, m->rec, m->stream, owner, owner_len, &r, &i)) != 0)
+		return err == EALREADY ? 0 : err;
+	s = &r->streams[i];
+	fs = (size_t)r->rate / (1000 / RECD_FRAME_MS);
+	if (!s->evs)
+		return EINVAL;
+	/* whole storage frames, each as long as its ToC says */
+	for (k = 0; k < n; k++) {
+		int b;
+
+		if (total + m->lens.v[k] > m->data.len || m->lens.v[k] < 1 ||
+		    (b = evs_toc_bytes(m->data.p[total])) < 0 || (uint32_t)b + 1 != m->lens.v[k])
+			return EINVAL;
+		total += m->lens.v[k];
+	}
+	if (total != m->data.len || !rec_plausible(r, m->ts, n * fs))
+		return EINVAL;
+	if (s->seq_known && (int32_t)(m->seq - s->next_seq) > 0) {
+		r->out_of_seq++;
+		rec_want_resend(rd, r, i);
+		return 0;
+	}
+	before = s->samples;
+	err = writer_put_frames(s->w, m->ts, m->data.p, m->lens.v, n);
+	s->samples = writer_samples(s->w);
+	if (err != 0) {
+		rec_fail(rd, r, basename_of(s->path), err);
+		ctl_send_done(rd, r, 0);
+		return 0;
+	}
+	if (s->samples == before)
+		r->dups++;
+	r->frames += n;
+	rec_seq_advance(s, m->seq, (uint32_t)n);
 	return 0;
 }
 

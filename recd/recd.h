@@ -47,7 +47,7 @@ struct writer;
  * WAV of that rate: WRITER_EFORMAT otherwise).  0 or an errno value;
  * *wp is set only on success.
  */
-int	 writer_open(struct writer **wp, const char *path, int rate);
+int	 writer_open(struct writer **wp, const char *path, int rate, int evs);
 /*
  * Writes n samples whose first has media timestamp ts (samples since the
  * file's start): silence first if ts is past the end; only the part past
@@ -55,7 +55,15 @@ int	 writer_open(struct writer **wp, const char *path, int rate);
  * an errno value (ENOSPC ...), when the file keeps what was written.
  */
 int	 writer_put(struct writer *w, uint64_t ts, const int16_t *pcm, size_t n);
-/* Writes silence until the file is upto samples long (nothing if it is). */
+/*
+ * An EVS file (writer_open with evs): n storage frames (lens[i] bytes
+ * each, one after the other in data), the first at media timestamp ts;
+ * frames the file has are skipped, a gap before them is NO_DATA.  0 or
+ * an errno value.  writer_put is for WAVs only (EINVAL).
+ */
+int	 writer_put_frames(struct writer *w, uint64_t ts, const uint8_t *data,
+	    const uint32_t *lens, size_t n);
+/* Writes silence (EVS: NO_DATA) until the file is upto samples long (nothing if it is). */
 int	 writer_fill(struct writer *w, uint64_t upto);
 uint64_t writer_samples(const struct writer *w);
 /* 1 when writer_open reopened a file that was there */
@@ -78,7 +86,8 @@ enum rec_status {
 struct rec_stream {
 	char		*name;		/* "caller", "mix", "p3" */
 	char		*codec;		/* for the sidecar; "" for a mix */
-	char		*path;		/* the WAV, absolute */
+	char		*path;		/* the WAV (or .evs), absolute */
+	int		 evs;		/* an EVS storage file, fed by REC_PAYLOADS */
 	struct writer	*w;		/* NULL once closed */
 	uint64_t	 samples;	/* the file's length, kept after close */
 	uint32_t	 next_seq;	/* the next frame to write, when seq_known */
@@ -150,6 +159,9 @@ int	 rec_frames(struct recd *rd, const struct proto_rec_frames *m, const void *o
 	    size_t owner_len);
 int	 rec_gap(struct recd *rd, const struct proto_rec_gap *m, const void *owner,
 	    size_t owner_len);
+/* REC_PAYLOADS: as rec_frames, for an EVS stream (EINVAL for a WAV's, or frames that are not whole). */
+int	 rec_payloads(struct recd *rd, const struct proto_rec_payloads *m, const void *owner,
+	    size_t owner_len);
 /*
  * REC_STOP: pads, closes, writes the sidecar; 0 and *rp the finished
  * recording (also for one finished lately), or ENOENT.
@@ -165,7 +177,7 @@ void	 rec_shutdown(struct recd *rd);
 size_t	 rec_count(const struct recd *rd);
 /* for sidecar.c: a stream (its file not opened), a participant, a gap; */
 /* a stream or participant r has already is not added again */
-void	 rec_stream_add(struct rec *r, const char *name, const char *codec);
+void	 rec_stream_add(struct rec *r, const char *name, const char *codec, int evs);
 void	 rec_part_add(struct rec *r, const char *who);
 void	 rec_gap_add(struct rec *r, size_t stream, uint64_t ts, uint32_t ms);
 /* length of a stream in ms */

@@ -14,7 +14,8 @@
  *     "stop_reason": "hangup", once stopped
  *     "participants": [ "1001", "1002" ],
  *     "files": [ { "stream": "caller", "file": "120929_..._caller.wav",
- *                  "codec": "PCMA", "seconds": 10.012, "samples": 80096 } ],
+ *                  "codec": "PCMA", "format": "wav", "seconds": 10.012,
+ *                  "samples": 80096 } ],
  *     "gaps": [ { "stream": "caller", "at": 3.02, "ts": 24160, "ms": 1000 } ] }
  *
  * File names are relative to the sidecar's directory.  Knows nothing of
@@ -107,6 +108,8 @@ sidecar_json(const struct rec *r)
 		json_object_set_new(f, "stream", json_string(s->name));
 		json_object_set_new(f, "file", json_string(sidecar_base(s->path)));
 		json_object_set_new(f, "codec", json_string(s->codec));
+		/* "wav": 16-bit PCM; "evs": the phone's EVS frames, MIME storage format */
+		json_object_set_new(f, "format", json_string(s->evs ? "evs" : "wav"));
 		json_object_set_new(f, "seconds", json_real((double)n / r->rate));
 		json_object_set_new(f, "samples", json_integer((json_int_t)n));
 		json_array_append_new(a, f);
@@ -184,7 +187,7 @@ sidecar_write(const struct rec *r)
 int
 sidecar_load(struct rec *r)
 {
-	json_t *o, *a, *v, *name;
+	json_t *o, *a, *f, *v, *name;
 	json_error_t jerr;
 	struct stat st;
 	size_t i, k;
@@ -210,7 +213,9 @@ sidecar_load(struct rec *r)
 		if (!json_is_string(name) || !rec_stream_name_ok(json_string_value(name)))
 			continue;
 		a = json_object_get(v, "codec");
-		rec_stream_add(r, json_string_value(name), json_is_string(a) ? json_string_value(a) : "");
+		f = json_object_get(v, "format");
+		rec_stream_add(r, json_string_value(name), json_is_string(a) ? json_string_value(a) : "",
+		    json_is_string(f) && strcmp(json_string_value(f), "evs") == 0);
 	}
 	json_array_foreach(json_object_get(o, "gaps"), i, v) {
 		name = json_object_get(v, "stream");

@@ -110,7 +110,7 @@ feed_rec_start(void)
 	}
 	f.start_reqid = ++f.reqid;
 	if (proto_encode_rec_start(f.start_reqid, f.id, f.kind, f.rate, f.start_ms, f.ns, names,
-	    f.ns, codecs, f.nparts, f.parts, &buf, &len) != 0) {
+	    f.ns, codecs, f.nparts, f.parts, 0, NULL, &buf, &len) != 0) {
 		fprintf(stderr, "recfeed: cannot encode REC_START\n");
 		exit(2);
 	}

@@ -14,6 +14,7 @@
 
 #include "tests/unit/unit.h"
 #include "mediad/codec.h"
+#include "common/evs.h"
 
 /* speech bits per frame type, from RFC 4867 / TS 26.101 and 26.201 */
 static const int nb_bits[16] = { 95, 103, 118, 134, 148, 159, 204, 244, 39,
@@ -885,6 +886,102 @@ START_TEST(mode_helpers)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- EVS (kept, not decoded) */
+
+/* bit i (from the most significant bit of b[0]) */
+static int
+bit_at(const uint8_t *b, size_t i)
+{
+	return (b[i / 8] >> (7 - i % 8)) & 1;
+}
+
+START_TEST(evs_compact_payloads)
+{
+	uint8_t pl[64], out[4 * EVS_FRAME_MAX];
+	uint16_t lens[EVS_FRAMES_MAX];
+	size_t i;
+	static const struct {
+		size_t	 bytes;
+		uint8_t	 toc;
+	} primary[] = { { 33, 0x04 }, { 7, 0x00 }, { 6, 0x0c }, { 18, 0x01 }, { 61, 0x06 } };
+
+	for (i = 0; i < sizeof(pl); i++)
+		pl[i] = (uint8_t)(i * 37 + 11);
+	/* primary: the payload is the frame, behind its ToC */
+	for (i = 0; i < sizeof(primary) / sizeof(primary[0]); i++) {
+		ck_assert_int_eq(evs_rtp_to_storage(pl, primary[i].bytes, out, sizeof(out), lens,
+		    EVS_FRAMES_MAX), 1);
+		ck_assert_uint_eq(lens[0], 1 + primary[i].bytes);
+		ck_assert_uint_eq(out[0], primary[i].toc);
+		ck_assert(memcmp(out + 1, pl, primary[i].bytes) == 0);
+	}
+	/* AMR-WB IO 12.65 (32 bytes): 3 CMR bits dropped, 253 speech bits, 3 zero bits */
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 32, out, sizeof(out), lens, EVS_FRAMES_MAX), 1);
+	ck_assert_uint_eq(out[0], 0x32);
+	ck_assert_uint_eq(lens[0], 1 + 32);
+	for (i = 0; i < 253; i++)
+		ck_assert_int_eq(bit_at(out + 1, i), bit_at(pl, i + 3));
+	for (i = 253; i < 256; i++)
+		ck_assert_int_eq(bit_at(out + 1, i), 0);
+	/* AMR-WB IO 23.85: 480 bits, 477 of speech */
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 60, out, sizeof(out), lens, EVS_FRAMES_MAX), 1);
+	ck_assert_uint_eq(out[0], 0x38);
+	ck_assert_uint_eq(lens[0], 1 + 60);
+}
+END_TEST
+
+START_TEST(evs_header_full_payloads)
+{
+	uint8_t pl[128], out[4 * EVS_FRAME_MAX];
+	uint16_t lens[EVS_FRAMES_MAX];
+
+	/* a CMR byte, two ToCs (13.2 kbit/s, the first with F), two frames of 33 bytes */
+	memset(pl, 0, sizeof(pl));
+	pl[0] = 0x80 | 0x04;
+	pl[1] = 0x40 | 0x04;
+	pl[2] = 0x04;
+	memset(pl + 3, 0xaa, 33);
+	memset(pl + 36, 0x55, 33);
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 69, out, sizeof(out), lens, EVS_FRAMES_MAX), 2);
+	ck_assert_uint_eq(lens[0], 34);
+	ck_assert_uint_eq(lens[1], 34);
+	ck_assert_uint_eq(out[0], 0x04);		/* F cleared */
+	ck_assert_uint_eq(out[1], 0xaa);
+	ck_assert_uint_eq(out[34], 0x04);
+	ck_assert_uint_eq(out[35], 0x55);
+	/* one ToC, no CMR: 16.4 kbit/s (41 bytes) in 42 */
+	pl[0] = 0x05;
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 42, out, sizeof(out), lens, EVS_FRAMES_MAX), 1);
+	ck_assert_uint_eq(lens[0], 42);
+	/* NO_DATA in a header-full payload: a ToC with nothing after it */
+	pl[0] = 0x40 | 0x0f;
+	pl[1] = 0x04;
+	memset(pl + 2, 0x11, 33);
+	/* bytes after the last frame (padding) are let be */
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 37, out, sizeof(out), lens, EVS_FRAMES_MAX), 2);
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 35, out, sizeof(out), lens, EVS_FRAMES_MAX), 2);
+	ck_assert_uint_eq(lens[0], 1);
+	ck_assert_uint_eq(out[0], 0x0f);
+	/* malformed: too short for its ToC, a reserved rate, ToCs running off the end */
+	pl[0] = 0x04;
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 30, out, sizeof(out), lens, EVS_FRAMES_MAX), -1);
+	pl[0] = 0x0d;
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 30, out, sizeof(out), lens, EVS_FRAMES_MAX), -1);
+	memset(pl, 0x40 | 0x0f, sizeof(pl));
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 21, out, sizeof(out), lens, EVS_FRAMES_MAX), -1);
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 0, out, sizeof(out), lens, EVS_FRAMES_MAX), -1);
+	/* no room in out */
+	pl[0] = 0x05;
+	ck_assert_int_eq(evs_rtp_to_storage(pl, 42, out, 20, lens, EVS_FRAMES_MAX), -1);
+	/* ToC sizes */
+	ck_assert_int_eq(evs_toc_bytes(0x0f), 0);
+	ck_assert_int_eq(evs_toc_bytes(0x0b), 320);
+	ck_assert_int_eq(evs_toc_bytes(0x0d), -1);
+	ck_assert_int_eq(evs_toc_bytes(0x39), 5);
+	ck_assert_int_eq(evs_toc_bytes(0x84), -1);
+}
+END_TEST
+
 static Suite *
 codec_suite(void)
 {
@@ -918,6 +1015,8 @@ codec_suite(void)
 	suite_add_tcase(s, tl);
 	tcase_add_test(tm, mode_set_and_requests);
 	tcase_add_test(tm, mode_helpers);
+	tcase_add_test(tm, evs_compact_payloads);
+	tcase_add_test(tm, evs_header_full_payloads);
 	suite_add_tcase(s, tm);
 	return s;
 }

@@ -384,6 +384,8 @@ static const char *const sample_streams[] = { "caller", "callee", "mix" };
 static const char *const sample_rec_codecs[] = { "PCMA", "AMR-WB", "" };
 static const char *const sample_parts[] = { "1001", "Obsadené ☎" };
 
+static uint32_t sample_rec_formats[] = { PROTO_REC_EVS, PROTO_REC_EVS, PROTO_REC_WAV };
+
 static void
 sample_rec_start(struct proto_msg *m)
 {
@@ -399,6 +401,27 @@ sample_rec_start(struct proto_msg *m)
 	r->codecs.v = (char **)sample_rec_codecs;
 	r->participants.n = 2;
 	r->participants.v = (char **)sample_parts;
+	r->formats.n = 3;
+	r->formats.v = sample_rec_formats;
+}
+
+/* two EVS storage frames: 13.2 kbit/s primary and NO_DATA */
+static uint8_t sample_evs[35] = { 0x04, 0xff, [33] = 0x80, [34] = 0x0f };
+static uint32_t sample_evs_lens[] = { 34, 1 };
+
+static void
+sample_rec_payloads(struct proto_msg *m)
+{
+	struct proto_rec_payloads *p = &m->u.rec_payloads;
+
+	p->rec = (char *)"65418859@192.168.2.159";
+	p->stream = (char *)"callee";
+	p->seq = 7;
+	p->ts = 2240;
+	p->lens.n = 2;
+	p->lens.v = sample_evs_lens;
+	p->data.p = sample_evs;
+	p->data.len = sizeof(sample_evs);
 }
 
 /* two 20 ms frames at 8000 Hz, a sample of each extreme among them */

@@ -167,7 +167,7 @@ START_TEST(writer_fills_silence_exactly)
 
 	tone(a, FS, 0);
 	tone(b, FS, 800);
-	ck_assert_int_eq(writer_open(&w, path, RATE), 0);
+	ck_assert_int_eq(writer_open(&w, path, RATE, 0), 0);
 	ck_assert_int_eq(writer_resumed(w), 0);
 	ck_assert_int_eq(writer_put(w, 0, a, FS), 0);
 	/* 640 samples (80 ms) missing before the next frame: silence, exactly */
@@ -201,7 +201,7 @@ START_TEST(writer_drops_duplicates)
 	size_t n;
 
 	tone(a, 2 * FS, 0);
-	ck_assert_int_eq(writer_open(&w, path, RATE), 0);
+	ck_assert_int_eq(writer_open(&w, path, RATE, 0), 0);
 	ck_assert_int_eq(writer_put(w, 0, a, FS), 0);
 	ck_assert_int_eq(writer_put(w, 0, a, FS), 0);		/* the same again */
 	ck_assert_uint_eq(writer_samples(w), FS);
@@ -229,11 +229,11 @@ START_TEST(writer_resumes_at_the_end)
 	size_t n;
 
 	tone(a, 10 * FS, 0);
-	ck_assert_int_eq(writer_open(&w, path, RATE), 0);
+	ck_assert_int_eq(writer_open(&w, path, RATE, 0), 0);
 	ck_assert_int_eq(writer_put(w, 0, a, 6 * FS), 0);
 	ck_assert_int_eq(writer_close(w), 0);
 
-	ck_assert_int_eq(writer_open(&w, path, RATE), 0);
+	ck_assert_int_eq(writer_open(&w, path, RATE, 0), 0);
 	ck_assert_int_eq(writer_resumed(w), 1);
 	ck_assert_uint_eq(writer_samples(w), 6 * FS);
 	/* a resend from before the end: only what is new is appended */
@@ -247,7 +247,7 @@ START_TEST(writer_resumes_at_the_end)
 	free(pcm);
 
 	/* another rate, or a file that is not a WAV: not appended to */
-	ck_assert_int_eq(writer_open(&w, path, 16000), WRITER_EFORMAT);
+	ck_assert_int_eq(writer_open(&w, path, 16000, 0), WRITER_EFORMAT);
 	ck_assert_str_eq(writer_strerror(WRITER_EFORMAT), "the file exists, in another format");
 	free(path);
 	path = tmp_path("junk.wav");
@@ -257,11 +257,86 @@ START_TEST(writer_resumes_at_the_end)
 		fputs("not a wav file at all, but long enough to look at", fp);
 		fclose(fp);
 	}
-	ck_assert_int_ne(writer_open(&w, path, RATE), 0);
+	ck_assert_int_ne(writer_open(&w, path, RATE, 0), 0);
 	free(path);
 	/* a directory that is not there */
 	path = tmp_path("none/x.wav");
-	ck_assert_int_eq(writer_open(&w, path, RATE), ENOENT);
+	ck_assert_int_eq(writer_open(&w, path, RATE, 0), ENOENT);
+	free(path);
+}
+END_TEST
+
+/* the bytes of a file */
+static uint8_t *
+slurp(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *b = malloc(1 << 16);
+
+	ck_assert_ptr_nonnull(fp);
+	*n = fread(b, 1, 1 << 16, fp);
+	fclose(fp);
+	return b;
+}
+
+/* An EVS file: header, frames in place, NO_DATA for a gap, duplicates skipped, resumed. */
+START_TEST(writer_evs_storage)
+{
+	char *path = tmp_path("e.evs");
+	uint8_t f[3 * 34], *b;
+	uint32_t lens[3] = { 34, 34, 34 };
+	struct writer *w;
+	size_t n, i;
+	FILE *fp;
+
+	for (i = 0; i < 3; i++) {
+		f[i * 34] = 0x04;			/* primary 13.2 kbit/s: 33 bytes */
+		memset(f + i * 34 + 1, (int)(0x11 * (i + 1)), 33);
+	}
+	ck_assert_int_eq(writer_open(&w, path, 16000, 1), 0);
+	ck_assert_int_eq(writer_put(w, 0, (const int16_t *)f, 1), EINVAL);	/* no PCM here */
+	ck_assert_int_eq(writer_put_frames(w, 0, f, lens, 2), 0);
+	ck_assert_uint_eq(writer_samples(w), 2 * 320);
+	/* frame 1 again and frame 2: only frame 2 is new */
+	ck_assert_int_eq(writer_put_frames(w, 320, f + 34, lens, 2), 0);
+	ck_assert_uint_eq(writer_samples(w), 3 * 320);
+	/* two frames missing, then one: NO_DATA twice */
+	ck_assert_int_eq(writer_put_frames(w, 5 * 320, f, lens, 1), 0);
+	ck_assert_uint_eq(writer_samples(w), 6 * 320);
+	ck_assert_int_eq(writer_fill(w, 7 * 320 + 1), 0);	/* up to a frame past it */
+	ck_assert_uint_eq(writer_samples(w), 8 * 320);
+	ck_assert_int_eq(writer_close(w), 0);
+
+	b = slurp(path, &n);
+	ck_assert_uint_eq(n, 16 + 4 * 34 + 4);
+	ck_assert(memcmp(b, "#!EVS_MC1.0\n\0\0\0\1", 16) == 0);
+	ck_assert(memcmp(b + 16, f, 3 * 34) == 0);
+	ck_assert_int_eq(b[16 + 3 * 34], 0x0f);
+	ck_assert_int_eq(b[16 + 3 * 34 + 1], 0x0f);
+	ck_assert(memcmp(b + 16 + 3 * 34 + 2, f, 34) == 0);
+	ck_assert_int_eq(b[n - 2], 0x0f);
+	ck_assert_int_eq(b[n - 1], 0x0f);
+	free(b);
+
+	/* recd killed in the middle of a frame: a reopen cuts it off and counts the rest */
+	fp = fopen(path, "ab");
+	fwrite(f, 1, 10, fp);
+	fclose(fp);
+	ck_assert_int_eq(writer_open(&w, path, 16000, 1), 0);
+	ck_assert_int_eq(writer_resumed(w), 1);
+	ck_assert_uint_eq(writer_samples(w), 8 * 320);
+	ck_assert_int_eq(writer_put_frames(w, 8 * 320, f + 68, lens, 1), 0);
+	ck_assert_int_eq(writer_close(w), 0);
+	b = slurp(path, &n);
+	ck_assert_uint_eq(n, 16 + 5 * 34 + 4);
+	ck_assert(memcmp(b + n - 34, f + 68, 34) == 0);
+	free(b);
+	/* a WAV is not an EVS file */
+	free(path);
+	path = tmp_path("w2.wav");
+	ck_assert_int_eq(writer_open(&w, path, 16000, 0), 0);
+	ck_assert_int_eq(writer_close(w), 0);
+	ck_assert_int_eq(writer_open(&w, path, 16000, 1), WRITER_EFORMAT);
 	free(path);
 }
 END_TEST
@@ -623,6 +698,7 @@ recd_suite(void)
 	tcase_add_test(tw, writer_fills_silence_exactly);
 	tcase_add_test(tw, writer_drops_duplicates);
 	tcase_add_test(tw, writer_resumes_at_the_end);
+	tcase_add_test(tw, writer_evs_storage);
 	suite_add_tcase(s, tw);
 	tcase_add_checked_fixture(tr, rd_setup, rd_teardown);
 	tcase_add_test(tr, recording_files_sidecar_and_padding);

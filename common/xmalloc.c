@@ -66,3 +66,15 @@ xasprintf(char **out, const char *fmt, ...)
 		fatalx("out of memory (asprintf)");
 	return n;
 }
+
+void
+xstrv_add_once(char ***v, size_t *n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i], s) == 0)
+			return;
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = xstrdup(s);
+}

@@ -13,5 +13,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 int xasprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a copy of s to the list *v of *n strings, unless it holds s already. */
+void xstrv_add_once(char ***v, size_t *n, const char *s);
 
 #endif

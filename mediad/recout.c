@@ -447,13 +447,7 @@ recout_stream_add(struct recout *r, const char *name, const char *codec, int for
 void
 recout_part_add(struct recout *r, const char *who)
 {
-	size_t i;
-
-	for (i = 0; i < r->nparts; i++)
-		if (strcmp(r->parts[i], who) == 0)
-			return;
-	r->parts = xrealloc(r->parts, (r->nparts + 1) * sizeof(*r->parts));
-	r->parts[r->nparts++] = xstrdup(who);
+	xstrv_add_once(&r->parts, &r->nparts, who);
 }
 
 void

@@ -236,13 +236,7 @@ rec_stream_add(struct rec *r, const char *name, const char *codec, int evs)
 void
 rec_part_add(struct rec *r, const char *who)
 {
-	size_t i;
-
-	for (i = 0; i < r->nparts; i++)
-		if (strcmp(r->parts[i], who) == 0)
-			return;
-	r->parts = xrealloc(r->parts, (r->nparts + 1) * sizeof(*r->parts));
-	r->parts[r->nparts++] = xstrdup(who);
+	xstrv_add_once(&r->parts, &r->nparts, who);
 }
 
 void
@@ -564,6 +558,41 @@ rec_seq_advance(struct rec_stream *s, uint32_t seq, uint32_t n)
 	s->seq_known = 1;
 }
 
+/*
+ * Is frame seq of stream i past the one due (one went missing on the
+ * way)?  Then recd asks for a resend from the file's end and drops it.
+ */
+static int
+rec_ahead(struct recd *rd, struct rec *r, size_t i, uint32_t seq)
+{
+	struct rec_stream *s = &r->streams[i];
+
+	if (!s->seq_known || (int32_t)(seq - s->next_seq) <= 0)
+		return 0;
+	r->out_of_seq++;
+	log_debug("rec %s: %s: frame %u while %u is due: resend asked", r->id, s->name, seq,
+	    s->next_seq);
+	rec_want_resend(rd, r, i);
+	return 1;
+}
+
+/* After frames seq.. (n of them) went to s's file with err: counts, or the failure. */
+static void
+rec_wrote(struct recd *rd, struct rec *r, struct rec_stream *s, int err, uint64_t before,
+    uint32_t seq, uint32_t n)
+{
+	s->samples = writer_samples(s->w);
+	if (err != 0) {
+		rec_fail(rd, r, basename_of(s->path), err);
+		ctl_send_done(rd, r, 0);
+		return;
+	}
+	if (s->samples == before)
+		r->dups++;
+	r->frames += n;
+	rec_seq_advance(s, seq, n);
+}
+
 int
 rec_frames(struct recd *rd, const struct proto_rec_frames *m, const void *owner,
     size_t owner_len)
@@ -584,28 +613,14 @@ rec_frames(struct recd *rd, const struct proto_rec_frames *m, const void *owner,
 	n = m->pcm.len / 2;
 	if (!rec_plausible(r, m->ts, n))
 		return EINVAL;
-	if (s->seq_known && (int32_t)(m->seq - s->next_seq) > 0) {
-		r->out_of_seq++;
-		log_debug("rec %s: %s: frame %u while %u is due: resend asked", r->id, s->name,
-		    m->seq, s->next_seq);
-		rec_want_resend(rd, r, i);
+	if (rec_ahead(rd, r, i, m->seq))
 		return 0;
-	}
 	/* 16-bit little-endian on the wire, whatever this host is */
 	for (k = 0, p = m->pcm.p; k < n; k++, p += 2)
 		rd->pcm[k] = (int16_t)(uint16_t)(p[0] | p[1] << 8);
 	before = s->samples;
 	err = writer_put(s->w, m->ts, rd->pcm, n);
-	s->samples = writer_samples(s->w);
-	if (err != 0) {
-		rec_fail(rd, r, basename_of(s->path), err);
-		ctl_send_done(rd, r, 0);
-		return 0;
-	}
-	if (s->samples == before)
-		r->dups++;
-	r->frames += m->pcm.len / frame_bytes;
-	rec_seq_advance(s, m->seq, (uint32_t)(m->pcm.len / frame_bytes));
+	rec_wrote(rd, r, s, err, before, m->seq, (uint32_t)(m->pcm.len / frame_bytes));
 	return 0;
 }
 
@@ -636,23 +651,11 @@ rec_payloads(struct recd *rd, const struct proto_rec_payloads *m, const void *ow
 	}
 	if (total != m->data.len || !rec_plausible(r, m->ts, n * fs))
 		return EINVAL;
-	if (s->seq_known && (int32_t)(m->seq - s->next_seq) > 0) {
-		r->out_of_seq++;
-		rec_want_resend(rd, r, i);
+	if (rec_ahead(rd, r, i, m->seq))
 		return 0;
-	}
 	before = s->samples;
 	err = writer_put_frames(s->w, m->ts, m->data.p, m->lens.v, n);
-	s->samples = writer_samples(s->w);
-	if (err != 0) {
-		rec_fail(rd, r, basename_of(s->path), err);
-		ctl_send_done(rd, r, 0);
-		return 0;
-	}
-	if (s->samples == before)
-		r->dups++;
-	r->frames += n;
-	rec_seq_advance(s, m->seq, (uint32_t)n);
+	rec_wrote(rd, r, s, err, before, m->seq, (uint32_t)n);
 	return 0;
 }
 

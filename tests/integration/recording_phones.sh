@@ -87,6 +87,27 @@ check_wav() {
 	fi
 }
 
+# two_phones TAG CALLEE CALLER — starts phones CALLEE and CALLER (made by
+# phone_config: NAME:USER each), waits for their registrations, CALLER
+# dials CALLEE's user; sets cid to the Call-ID once answered
+two_phones() {
+	local tag=$1 b=${2%%:*} bu=${2#*:} a=${3%%:*} au=${3#*:} c out
+	JOURNAL_WAIT=20
+	start_phone "$b"
+	start_phone "$a"
+	check_journal "baresip $bu registers" register "user=$bu" || diag "$(phone_diag "$b")"
+	check_journal "baresip $au registers" register "user=$au" || diag "$(phone_diag "$a")"
+	c=${a}_ctrl
+	if out=$(ctrl "${!c}" dial "sip:$bu@$DOMAIN" 2>&1); then
+		pass "($tag) $au dials $bu"
+	else
+		fail "($tag) $au dials $bu" "$out" "$(phone_diag "$a")"
+	fi
+	check_journal "($tag) journal: call-answer, media relayed" call-answer "from~.*$au.*" \
+	    "to~.*$bu.*" media=relay
+	cid=$(journal_get call-answer call "from~.*$au.*" "to~.*$bu.*")
+}
+
 TONE=5
 sox -n -r 8000 -c 1 -b 16 "$T/a440.wav" synth $TONE sine 440 vol 0.5 &&
     sox -n -r 8000 -c 1 -b 16 "$T/b1000.wav" synth 60 sine 1000 vol 0.5 &&
@@ -102,18 +123,7 @@ sox -n -r 8000 -c 1 -b 16 "$T/a440.wav" synth $TONE sine 440 vol 0.5 &&
 ports=$(free_port 28)
 phone_config bob 1002 "$T/b1000.wav" auto "$ports"
 phone_config alice 1001 "$T/a440.wav" manual $((ports + 14))
-JOURNAL_WAIT=20
-start_phone bob
-start_phone alice
-check_journal "baresip 1002 registers" register user=1002 || diag "$(phone_diag bob)"
-check_journal "baresip 1001 registers" register user=1001 || diag "$(phone_diag alice)"
-if out=$(ctrl "$alice_ctrl" dial "sip:1002@$DOMAIN" 2>&1); then
-	pass "(a) 1001 dials 1002"
-else
-	fail "(a) 1001 dials 1002" "$out" "$(phone_diag alice)"
-fi
-check_journal "(a) journal: call-answer" call-answer 'from~.*1001.*' 'to~.*1002.*' media=relay
-cid=$(journal_get call-answer call 'from~.*1001.*' 'to~.*1002.*')
+two_phones a bob:1002 alice:1001
 check_journal "(a) journal: rec-start for the call with three files" rec-start "call=${cid:-?}" \
     'files~[^,]*_caller\.wav,[^,]*_callee\.wav,[^,]*_mix\.wav'
 rec_listed() {
@@ -173,18 +183,7 @@ wait "$alice_pid" "$bob_pid" 2>/dev/null
 ports=$(free_port 28)
 phone_config wbb 1004 "$T/w700.wav" auto "$ports" AMR-WB/16000/1 16000
 phone_config wba 1003 "$T/w400.wav" manual $((ports + 14)) AMR-WB/16000/1 16000
-JOURNAL_WAIT=20
-start_phone wbb
-start_phone wba
-check_journal "baresip 1004 registers" register user=1004 || diag "$(phone_diag wbb)"
-check_journal "baresip 1003 registers" register user=1003 || diag "$(phone_diag wba)"
-if out=$(ctrl "$wba_ctrl" dial "sip:1004@$DOMAIN" 2>&1); then
-	pass "(b) 1003 dials 1004 on AMR-WB"
-else
-	fail "(b) 1003 dials 1004 on AMR-WB" "$out" "$(phone_diag wba)"
-fi
-check_journal "(b) journal: call-answer" call-answer 'from~.*1003.*' 'to~.*1004.*'
-cid=$(journal_get call-answer call 'from~.*1003.*' 'to~.*1004.*')
+two_phones b wbb:1004 wba:1003
 JOURNAL_WAIT=40
 check_journal "(b) journal: rec-done status=ok" rec-done "call=${cid:-?}" status=ok
 rec=$(journal_get rec-done rec "call=${cid:-?}")

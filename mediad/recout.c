@@ -107,6 +107,7 @@ struct recout_link {
 	uint64_t		 heard;		/* ms recd was last heard */
 	uint64_t		 hello_at;
 	uint32_t		 reqid;
+	uint64_t		 let_go;	/* frames let go since the last warning */
 	struct recout		*head;
 	struct recout		*bucket[RECOUT_BUCKETS];
 	size_t			 count;
@@ -445,13 +446,14 @@ recout_put(struct recout *r, int stream, uint64_t ts, const int16_t *pcm)
 	memcpy(c->pcm + (size_t)c->n * r->fs, pcm, r->fs * sizeof(*pcm));
 	c->n++;
 	s->next++;
-	/* more than RECOUT_KEEP_S kept: the oldest second is let go */
+	/* more than RECOUT_KEEP_S kept: the oldest chunk is let go */
 	if (s->next - s->head->seq0 > RECOUT_KEEP_S * 50u + RECOUT_CHUNK) {
 		c = s->head;
 		s->lost_end = c->ts[c->n - 1] + r->fs;
 		s->head = c->next;
 		recout_chunk_put(k, r, c);
-		log_debug("recout: %s %s: 1 s let go unacknowledged", r->id, s->name);
+		k->let_go += c->n;
+		log_debug("recout: %s %s: %u ms let go unacknowledged", r->id, s->name, c->n * 20);
 	}
 }
 
@@ -696,6 +698,11 @@ recout_on_timer(void *arg)
 		k->hello_at = now;
 		if (proto_encode_hello(++k->reqid, "mediad", md->node, md->instance, &buf, &len) == 0)
 			(void)recout_send(k, buf, len);
+		if (k->let_go > 0) {
+			log_warnx("recout: %.1f s of recorded audio let go unacknowledged "
+			    "(recd behind or away)", (double)k->let_go / 50);
+			k->let_go = 0;
+		}
 	}
 	for (r = k->head; r != NULL; r = next) {
 		next = r->next;

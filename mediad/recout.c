@@ -215,12 +215,19 @@ recout_send_stop(struct recout_link *k, struct recout *r)
 	log_debug("recout: %s: REC_STOP", r->id);
 }
 
-/* The chunk holding frame seq of s, or NULL when it is not kept. */
+/*
+ * The chunk holding frame seq of s, or NULL when it is not kept.  The
+ * frame to send is nearly always in the newest chunk: that one is tried
+ * first, so that a stream whose acks lag (recd busy: up to RECOUT_KEEP_S
+ * of chunks kept) does not cost a walk through all of them per batch.
+ */
 static struct recout_chunk *
 recout_chunk_of(struct recout_stream *s, uint32_t seq)
 {
 	struct recout_chunk *c;
 
+	if ((c = s->tail) != NULL && seq - c->seq0 < c->n)
+		return c;
 	for (c = s->head; c != NULL; c = c->next)
 		if (seq - c->seq0 < c->n)
 			return c;

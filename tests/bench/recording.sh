@@ -61,6 +61,9 @@
 #   RELAY_PORTS="40000 44999" mediad's RTP ports (four per call)
 #   REC_BASE=/var/tmp         where each run's recording.dir is made
 #   QUIET_WAIT=120            s to wait for quiet CPUs before each run
+#   DISTURBED=10 RETRIES=1    a run where mediad or recd waited for their CPU
+#                             more than DISTURBED % of the window is done again,
+#                             RETRIES times at most; the least disturbed is kept
 #   CLOSE_WAIT=180            s to wait for recd to close every recording
 #   RAW=1                     rtpload -R (needs root)
 #   PERF=0                    1: perf record -g mediad over the window (the CPU
@@ -89,6 +92,8 @@ LOAD_PORT=${LOAD_PORT:-4000}
 RELAY_PORTS=${RELAY_PORTS:-40000 44999}
 REC_BASE=${REC_BASE:-/var/tmp}
 QUIET_WAIT=${QUIET_WAIT:-120}
+DISTURBED=${DISTURBED:-10}
+RETRIES=${RETRIES:-1}
 CLOSE_WAIT=${CLOSE_WAIT:-180}
 RAW=${RAW:-1}
 PERF=${PERF:-0}
@@ -142,9 +147,10 @@ fi
 
 # ------------------------------------------------------------------ one run
 
-# key=value lines of $OUT/N.summary: everything the report needs of run N
+# key=value lines of $SUM ($OUT/N.tTRY.summary): everything the report
+# needs of a run
 put() {	# n key value
-	echo "$2=$3" >> "$OUT/$1.summary"
+	echo "$2=$3" >> "$SUM"
 }
 
 # Waits until no sidecar under dir says "recording" and there are n of
@@ -161,9 +167,30 @@ wait_closed() {	# dir n
 	done
 }
 
+# Run n, RETRIES more times while mediad or recd waited for their CPU more
+# than DISTURBED % of the window (another program had it); the least
+# disturbed try is kept as $OUT/N.summary.
 run() {	# n
-	local n=$1 tag=rec-$1 args rc
-	rm -f "$OUT/$n.summary"
+	local n=$1 try d best= bestd=
+	for ((try = 0; try <= RETRIES; try++)); do
+		run_try "$n" "$try"
+		d=$(awk -F= '$1 == "rtp_relay_wait_pct" || $1 == "rtp_other_wait_pct" { if ($2 > m) m = $2 } END { print m + 0 }' "$OUT/$n.t$try.summary")
+		if [ -z "$best" ] || awk -v a="$d" -v b="$bestd" 'BEGIN { exit !(a < b) }'; then
+			best=$try bestd=$d
+		fi
+		awk -v a="$d" -v b="$DISTURBED" 'BEGIN { exit !(a > b) }' || break
+		[ $try -lt "$RETRIES" ] && say "  (disturbed: mediad or recd waited $d % of the window for their CPU; again)"
+	done
+	cp "$OUT/$n.t$best.summary" "$OUT/$n.summary"
+	echo "try=$((best + 1))" >> "$OUT/$n.summary"
+	awk -v a="$bestd" -v b="$DISTURBED" 'BEGIN { exit !(a > b) }' && echo "disturbed=1" >> "$OUT/$n.summary"
+	show "$n" >&2
+}
+
+run_try() {	# n try
+	local n=$1 tag=rec-$1.t$2 args rc
+	SUM=$OUT/$n.t$2.summary
+	rm -f "$SUM"
 	bench_wait_quiet "$RTPLOAD" "$MEDIAD_CPU $LOAD_CPU" "$QUIET_WAIT"
 	put "$n" quiet "$QUIET"
 	put "$n" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
@@ -191,6 +218,8 @@ run() {	# n
 	    say "  mediasetup -D failed: $(tail -1 "$OUT/$tag.rtpload.log")"
 	wait_closed "$REC_DIR" "$n" || put "$n" close_timeout 1
 	put "$n" close_s "$CLOSE_S"
+	put "$n" mediad_hwm_mb $(awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$MEDIAD_PID/status" 2>/dev/null)
+	put "$n" recd_hwm_mb $(awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$RECD_PID/status" 2>/dev/null)
 	kill -0 "$MEDIAD_PID" 2>/dev/null || { say "  mediad died"; put "$n" died mediad; }
 	kill -0 "$RECD_PID" 2>/dev/null || { say "  recd died"; put "$n" died recd; }
 	bench_stop "$MEDIAD_PID"; MEDIAD_PID=
@@ -199,19 +228,18 @@ run() {	# n
 		say "  rtpload failed (rc $rc): $(tail -3 "$OUT/$tag.rtpload.log")"
 		put "$n" failed 1
 	else
-		sed -n 's/^RESULT //p' "$OUT/$tag.result" | tr ' ' '\n' | sed 's/^/rtp_/' >> "$OUT/$n.summary"
+		sed -n 's/^RESULT //p' "$OUT/$tag.result" | tr ' ' '\n' | sed 's/^/rtp_/' >> "$SUM"
 	fi
 	say "  scanning $(find "$REC_DIR" -name '*.wav' | wc -l) WAVs"
 	find "$REC_DIR" -name '*.wav' -print0 | xargs -0r "$WAVSCAN" > "$OUT/$tag.wavscan" ||
 	    say "  wavscan: some files unreadable"
-	analyse "$n" "$REC_DIR" "$tag" >> "$OUT/$n.summary"
+	analyse "$n" "$REC_DIR" "$tag" >> "$SUM"
 	[ -f "$OUT/$tag.perf.data" ] && perf script -i "$OUT/$tag.perf.data" -F ip,sym,dso 2>/dev/null |
 	    python3 "$HERE/perfsplit.py" > "$OUT/$tag.split"
 	if [ "$KEEP" != 1 ]; then
 		rm -rf "$REC_DIR"
 		REC_DIR=
 	fi
-	show "$n" >&2
 }
 
 # The sidecars, wavscan's lines and the daemons' logs of run n: key=value lines.
@@ -356,13 +384,19 @@ show() {	# n
 
 table() {
 	local n
-	echo "| calls | recordings ok (files) | mediad CPU, % of one core (of it ksoftirqd) | recd CPU, % of one core | RTP loss through mediad % | frames sent → real frames in the leg files (missing) | holes in files / concealed frames | sidecar gaps | files off their length > 20 ms | recd out of sequence | mediad: let go unacknowledged / late-tick silence | disk: WAV MB/s, recd write_bytes MB/s | closed in | waiting for their CPU: mediad / recd / rtpload % | load avg, machine busy before |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| calls | recordings ok (files) | mediad CPU, % of one core (of it ksoftirqd) | recd CPU, % of one core | RTP loss through mediad % | frames sent → real frames in the leg files (missing) | holes in files / concealed frames | sidecar gaps | files off their length > 20 ms | recd out of sequence | mediad: let go unacknowledged / late-tick silence | disk: WAV MB/s, recd write_bytes MB/s | closed in | mediad peak memory | CPUs busy: 0 / 1 % | waiting for their CPU: mediad / recd / rtpload % | load avg, machine busy before |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $CALLS; do
 		[ -f "$OUT/$n.summary" ] || continue
 		load "$n"; derive "$n"
-		echo "| $n | $(v ok) of $n ($(v wav_files)) | $(v rtp_relay_cpu_pct) ($(v rtp_softirqd_pct)) | $(v rtp_other_cpu_pct) | $(v rloss) | $(v rtp_tx_total) → $(v legs_real) ($(v missing)) | $(v holes) / $(v concealed) | $(v gaps) ($(v gaps_ms) ms) | $(v off_len) (max $(v max_off_ms) ms) | $(v recd_oos) | $(v letgo_s) s / $(v late_ms) ms | $(v wav_mbs), $(v io_mbs) | $(v close_s) s | $(v rtp_relay_wait_pct) / $(v rtp_other_wait_pct) / $(v rtp_tool_wait_pct) | $(v loadavg), $(v quiet) % |"
+		echo "| $n | $(v ok) of $n ($(v wav_files)) | $(v rtp_relay_cpu_pct) ($(v rtp_softirqd_pct)) | $(v rtp_other_cpu_pct) | $(v rloss) | $(v rtp_tx_total) → $(v legs_real) ($(v missing)) | $(v holes) / $(v concealed) | $(v gaps) ($(v gaps_ms) ms) | $(v off_len) (max $(v max_off_ms) ms) | $(v recd_oos) | $(v letgo_s) s / $(v late_ms) ms | $(v wav_mbs), $(v io_mbs) | $(v close_s) s | $(v mediad_hwm_mb) MB | $(v rtp_cpu0_busy_pct) / $(v rtp_cpu1_busy_pct) | $(v rtp_relay_wait_pct) / $(v rtp_other_wait_pct) / $(v rtp_tool_wait_pct)$(note_try) | $(v loadavg), $(v quiet) % |"
 	done
+}
+
+note_try() {
+	[ "$(v try)" != 1 ] && [ "$(v try)" != - ] && printf ' (try %s)' "$(v try)"
+	[ "$(v disturbed)" = 1 ] && printf ' (disturbed)'
+	return 0
 }
 
 verdict() {
@@ -385,7 +419,7 @@ notes() {
 		[ -f "$OUT/$n.summary" ] || continue
 		load "$n"; derive "$n"
 		echo "- $n calls: recordings $(v len_mean_s) s long on average; before the first packet $(v head_ms) ms of silence per leg file on average (setup of all calls, then rtpload's first sweep), after the last $(v tail_ms) ms (rtpload's drain, then the deletes) and $(v fade) frames of concealment fading out; recd logged $(v recd_frames) frames ($(v recd_dups) duplicate) and $(v recd_warnings) other warning lines, mediad $(v mediad_other_lines) other lines at warning level; rtpload: latency p99 $(v rtp_lat_p99_us) µs, send lateness p99 $(v rtp_late_p99_us) µs, rtpload CPU $(v rtp_tool_cpu_pct) %."
-		[ -f "$OUT/rec-$n.split" ] && echo "- $n calls, where mediad's time went (perf, this run): $(awk '$1 != "samples" && $2 >= 0.5 { printf "%s%s %s %%", sep, $1, $2; sep = ", " }' "$OUT/rec-$n.split")."
+		[ -f "$OUT/rec-$n.t$(( $(v try) - 1 )).split" ] && echo "- $n calls, where mediad's time went (perf, this run): $(awk '$1 != "samples" && $2 >= 0.5 { printf "%s%s %s %%", sep, $1, $2; sep = ", " }' "$OUT/rec-$n.t$(( $(v try) - 1 )).split")."
 	done
 }
 
@@ -451,7 +485,7 @@ if [ -n "$REPORT_FROM" ]; then
 else
 	RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 	REC_FS_DOC="$REC_FS, not tmpfs"
-	for v in CALLS WARMUP WINDOW MEDIAD_CPU LOAD_CPU RECD_CPU REC_BASE REC_FS_DOC QUIET_WAIT RAW PERF RUN_DATE; do
+	for v in CALLS WARMUP WINDOW MEDIAD_CPU LOAD_CPU RECD_CPU REC_BASE REC_FS_DOC QUIET_WAIT DISTURBED RETRIES RAW PERF RUN_DATE; do
 		printf "%s='%s'\n" "$v" "${!v}"
 	done > "$OUT/params"
 	say "parley recording bench: $(nproc) CPUs, output in $OUT, recordings under $REC_BASE ($REC_FS)"

@@ -54,13 +54,14 @@ zsock_router(void *zmq, const char *ep, int64_t maxmsg, const char *what, void *
     int *fdp, char **pathp)
 {
 	void *sock;
-	int linger = 0, err;
+	int linger = 0, hwm = ZSOCK_ROUTER_HWM, err;
 	size_t sz = sizeof(*fdp);
 
 	*pathp = NULL;
 	if ((sock = zmq_socket(zmq, ZMQ_ROUTER)) == NULL)
 		return errno;
 	if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+	    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
 	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0) {
 		err = errno;
 		goto fail;

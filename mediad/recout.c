@@ -117,6 +117,7 @@ struct recout_link {
 	uint64_t		 heard;		/* ms recd was last heard */
 	uint64_t		 hello_at;
 	uint32_t		 reqid;
+	uint64_t		 let_go;	/* frames let go since the last warning */
 	struct recout		*head;
 	struct recout		*bucket[RECOUT_BUCKETS];
 	size_t			 count;
@@ -227,12 +228,19 @@ recout_send_stop(struct recout_link *k, struct recout *r)
 	log_debug("recout: %s: REC_STOP", r->id);
 }
 
-/* The chunk holding frame seq of s, or NULL when it is not kept. */
+/*
+ * The chunk holding frame seq of s, or NULL when it is not kept.  The
+ * frame to send is nearly always in the newest chunk: that one is tried
+ * first, so that a stream whose acks lag (recd busy: up to RECOUT_KEEP_S
+ * of chunks kept) does not cost a walk through all of them per batch.
+ */
 static struct recout_chunk *
 recout_chunk_of(struct recout_stream *s, uint32_t seq)
 {
 	struct recout_chunk *c;
 
+	if ((c = s->tail) != NULL && seq - c->seq0 < c->n)
+		return c;
 	for (c = s->head; c != NULL; c = c->next)
 		if (seq - c->seq0 < c->n)
 			return c;
@@ -493,13 +501,14 @@ recout_keep(struct recout *r, int stream, uint64_t ts, const void *frame, size_t
 	memcpy((uint8_t *)c->pcm + (size_t)c->n * slot, frame, len);
 	c->n++;
 	s->next++;
-	/* more than RECOUT_KEEP_S kept: the oldest second is let go */
+	/* more than RECOUT_KEEP_S kept: the oldest chunk is let go */
 	if (s->next - s->head->seq0 > RECOUT_KEEP_S * 50u + RECOUT_CHUNK) {
 		c = s->head;
 		s->lost_end = c->ts[c->n - 1] + r->fs;
 		s->head = c->next;
 		recout_chunk_put(k, r, s, c);
-		log_debug("recout: %s %s: 1 s let go unacknowledged", r->id, s->name);
+		k->let_go += c->n;
+		log_debug("recout: %s %s: %u ms let go unacknowledged", r->id, s->name, c->n * 20);
 	}
 }
 
@@ -766,6 +775,11 @@ recout_on_timer(void *arg)
 		k->hello_at = now;
 		if (proto_encode_hello(++k->reqid, "mediad", md->node, md->instance, &buf, &len) == 0)
 			(void)recout_send(k, buf, len);
+		if (k->let_go > 0) {
+			log_warnx("recout: %.1f s of recorded audio let go unacknowledged "
+			    "(recd behind or away)", (double)k->let_go / 50);
+			k->let_go = 0;
+		}
 	}
 	for (r = k->head; r != NULL; r = next) {
 		next = r->next;

@@ -307,7 +307,11 @@ tap_on_tick(int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read(fd, &exp, sizeof(exp)) != (ssize_t)sizeof(exp) || exp == 0)
 		return;
-	if (exp > 1)
+	if (exp > TAP_CATCHUP)
+		log_warnx("tap: %llu ticks late: %llu ms of %zu recording(s) passed as silence",
+		    (unsigned long long)(exp - 1),
+		    (unsigned long long)(exp - TAP_CATCHUP) * TAP_TICK_MS, t->count);
+	else if (exp > 1)
 		log_debug("tap: %llu tick(s) late", (unsigned long long)(exp - 1));
 	for (tc = t->head; tc != NULL; tc = tc->next)
 		for (i = 0; i < exp; i++)

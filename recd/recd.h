@@ -31,6 +31,7 @@
 #define RECD_SAFE_ID_MAX	100	/* bytes of a recording id in a file name */
 #define RECD_FRAME_MS		20
 #define RECD_OWNER_MS		5000	/* a mediad silent this long (no HELLO) is gone */
+#define RECD_BUCKETS		1024	/* hash buckets of the open recordings */
 
 struct recd;
 struct rec;
@@ -109,6 +110,7 @@ struct rec_gap {
 /* a recording: open (rd->recs) or finished (rd->recent) */
 struct rec {
 	struct rec		*next;
+	struct rec		*hnext;		/* in rd->bucket, while open */
 	char			*id;		/* as mediad names it */
 	char			*safe;		/* filesystem-safe, for file names */
 	int			 kind;		/* enum proto_rec_kind */
@@ -221,6 +223,7 @@ struct recd {
 	char			 node[256];
 	uint64_t		 instance;
 	struct rec		*recs;		/* open */
+	struct rec		*bucket[RECD_BUCKETS];	/* open, by id: rec_find */
 	struct rec		*recent;	/* finished, newest first */
 	size_t			 nrecent;
 	struct loop_timer	 t_ack;

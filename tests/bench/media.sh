@@ -99,7 +99,6 @@ NO_DOC=${NO_DOC:-0}
 REPORT_FROM=${REPORT_FROM:-}
 
 read -r PORT_MIN PORT_MAX <<< "$RELAY_PORTS"
-HZ=$(getconf CLK_TCK)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 OUT=$(mktemp -d /tmp/parley-mbench.XXXXXX)
 TSTART=$(date +%s)
@@ -135,41 +134,6 @@ make -s -C "$BUILD" tests/bench/rtpload tests/bench/mediasetup mediad/mediad >&2
     die "build failed (configure $BUILD first)"
 
 # ------------------------------------------------------------------ machine
-
-# busy ticks of the whole machine (all CPUs), from /proc/stat
-machine_ticks() {
-	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
-}
-
-# Wait (at most QUIET_WAIT s) until both CPUs are quiet: `rtpload -G 1` on
-# each loses under 3 % of the second to other programs (and the machine as a
-# whole, from /proc/stat, uses under 10 % of a CPU).  Sets QUIET (% of a CPU
-# the machine used in the last second tried).
-wait_quiet() {
-	local t0=$SECONDS a b c t ok
-	while :; do
-		a=$(machine_ticks)
-		for c in "$RELAY_CPU" "$LOAD_CPU"; do
-			taskset -c "$c" "$RTPLOAD" -G 1 > "$OUT/quiet-cpu$c" &
-		done
-		wait
-		b=$(machine_ticks)
-		# the two probes themselves use 2 CPU-seconds
-		QUIET=$(( (b - a) * 100 / HZ - 200 )); [ "$QUIET" -lt 0 ] && QUIET=0
-		ok=1
-		for c in "$RELAY_CPU" "$LOAD_CPU"; do
-			t=$(sed -n 's/.* taken_pct=\([0-9.]*\).*/\1/p' "$OUT/quiet-cpu$c")
-			awk -v t="${t:-100}" 'BEGIN { exit !(t < 3) }' || ok=0
-		done
-		[ "$QUIET" -lt 10 ] || ok=0
-		[ $ok = 1 ] && return 0
-		if [ $((SECONDS - t0)) -ge "$QUIET_WAIT" ]; then
-			say "  (the machine stayed busy for $QUIET_WAIT s: going on)"
-			return 1
-		fi
-		sleep 4
-	done
-}
 
 udp_bound() {	# port
 	ss -Hunl "sport = :$1" 2>/dev/null | grep -q .
@@ -245,7 +209,7 @@ run() {
 # $OUT/RELAY-N.tTRY.result.  1 when rtpload failed.
 run_try() {
 	local relay=$1 n=$2 tag=$1-$2.t$3 args rc
-	wait_quiet
+	bench_wait_quiet "$RTPLOAD" "$RELAY_CPU $LOAD_CPU" "$QUIET_WAIT"
 	case $relay in
 	direct) RELAY_PID= ; args=(-d) ;;
 	*) start_$relay "$tag"; args=(-s "$SETUP" -p "$RELAY_PID" -c "$RELAY_CPU") ;;

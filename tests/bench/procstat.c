@@ -56,6 +56,25 @@ procstat_ticks(pid_t pid)
 	return ut + st;
 }
 
+uint64_t
+procstat_io_write(pid_t pid)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "write_bytes: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 pid_t
 procstat_softirqd(int cpu)
 {

@@ -34,7 +34,8 @@
  * Timeline: warm-up (-w s), measured window (-t s), drain (receive only,
  * at least 1 s and until nothing came for 200 ms, at most 30 s).  At the edges of the window rtpload reads the relay's utime+stime
  * (/proc/PID/stat, all its threads), its own, and every CPU's busy time
- * (/proc/stat).  UDP receive-buffer drops are read from /proc/net/udp for
+ * (/proc/stat); with -P also another process's (the recorder behind the
+ * relay) utime+stime, scheduler wait and storage writes (/proc/PID/io).  UDP receive-buffer drops are read from /proc/net/udp for
  * rtpload's ports and the relay's ports before sending and at the end.
  *
  * Output: a report on stderr and one line on stdout,
@@ -127,6 +128,7 @@ struct cpu_snap {
 	uint64_t	 self_wait;	/* ns rtpload was runnable but not running */
 	uint64_t	 sirq_run[2];	/* ns ksoftirqd of the relay's, of our CPU ran */
 	uint64_t	 self;		/* ns */
+	uint64_t	 other, other_wait, other_io;	/* -P: ticks, ns, bytes written */
 	int		 ncpu;
 	uint64_t	 busy[MAX_CPUS];	/* ticks */
 	uint64_t	 total[MAX_CPUS];
@@ -142,6 +144,7 @@ static uint32_t		 run_id;
 static int64_t		 real_minus_mono;	/* ns */
 static volatile sig_atomic_t stop;
 
+static pid_t		 other;		/* -P: another process measured over the window */
 static uint64_t		 w0, w1;	/* the window, CLOCK_MONOTONIC ns */
 static struct hist	 h_lat, h_lag, h_late;
 static uint64_t		 n_foreign, n_wrongsrc, n_short, n_send_err, n_recv_err;
@@ -255,6 +258,9 @@ cpu_read(struct cpu_snap *s, pid_t relay)
 		procstat_sched(getpid(), &r, &s->self_wait);
 		procstat_sched(softirqd, &s->sirq_run[0], &w);
 		procstat_sched(softirqd_self, &s->sirq_run[1], &w);
+		s->other = procstat_ticks(other);
+		procstat_sched(other, &r, &s->other_wait);
+		s->other_io = procstat_io_write(other);
 	}
 	if ((f = fopen("/proc/net/softnet_stat", "r")) != NULL) {
 		unsigned int processed, dropped;
@@ -773,7 +779,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: rtpload -n CALLS (-d | -s 'SETUP COMMAND') [-p RELAY_PID [-c CPU]]\n"
+	    "usage: rtpload -n CALLS (-d | -s 'SETUP COMMAND') [-p RELAY_PID [-c CPU]] [-P PID]\n"
 	    "               [-b FIRST_PORT] [-w WARMUP_S] [-t WINDOW_S] [-R] [-S [-g TICK_US]]\n"
 	    "       rtpload -G SECONDS\n"
 	    "  -d  baseline: the two endpoints of a call send to each other\n"
@@ -782,6 +788,8 @@ usage(void)
 	    "  -p  the relay's pid, for its CPU over the window\n"
 	    "  -c  the relay's CPU: also count the CPU of its ksoftirqd (on loopback the\n"
 	    "      delivery of what the relay sends is softirq work on its CPU)\n"
+	    "  -P  another process (the relay's recorder) to measure over the window:\n"
+	    "      its CPU, its wait for a CPU, the bytes it wrote to storage\n"
 	    "  -G S  no calls: spin S seconds and report the time this CPU was taken\n"
 	    "      away (other programs, interrupts, the hypervisor), then exit\n"
 	    "  -b  first local port (default 10000; even ports, two per call)\n"
@@ -815,12 +823,13 @@ main(int argc, char **argv)
 	double wall, relay_pct, relay_us, self_pct, loss_pct, work_pct, sirq_pct;
 	double rwait_pct, swait_pct;
 
-	while ((ch = getopt(argc, argv, "n:ds:p:b:w:t:g:SRc:G:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:ds:p:P:b:w:t:g:SRc:G:")) != -1) {
 		switch (ch) {
 		case 'n': ncalls = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'd': direct = 1; break;
 		case 's': setup = optarg; break;
 		case 'p': relay = (pid_t)strtol(optarg, NULL, 10); break;
+		case 'P': other = (pid_t)strtol(optarg, NULL, 10); break;
 		case 'c': softirqd = procstat_softirqd(atoi(optarg)); break;
 		case 'G': probe = strtod(optarg, NULL); break;
 		case 'b': first_port = strtoul(optarg, NULL, 10); break;
@@ -1060,6 +1069,11 @@ main(int argc, char **argv)
 		    tot ? 100.0 * (double)(s1.softirq[c] - s0.softirq[c]) / (double)tot : 0, c,
 		    tot ? 100.0 * (double)(s1.steal[c] - s0.steal[c]) / (double)tot : 0);
 	}
+	if (other > 0)
+		printf(" other_cpu_pct=%.1f other_wait_pct=%.2f other_write_bytes=%" PRIu64,
+		    100.0 * (double)(s1.other - s0.other) / (double)hz / wall,
+		    100.0 * (double)(s1.other_wait - s0.other_wait) / 1e9 / wall,
+		    s1.other_io - s0.other_io);
 	printf(" tx_total=%" PRIu64 "\n", tx);
 	return 0;
 }

@@ -14,13 +14,19 @@
 /* ---------------------------------------------------------------- jitter buffer */
 
 #define JBUF_LATE_RESTART	10	/* late packets in a row: the timestamps jumped back */
-#define JBUF_MAX_AHEAD		(JBUF_DEPTH + 4)	/* frames; more is a fast clock */
+void
+jbuf_init_depth(struct jbuf *jb, uint32_t frame_ts, unsigned depth, unsigned ahead)
+{
+	memset(jb, 0, sizeof(*jb));
+	jb->frame_ts = frame_ts;
+	jb->depth = depth;
+	jb->max_ahead = ahead < JBUF_SLOTS ? ahead : JBUF_SLOTS - 1;
+}
 
 void
 jbuf_init(struct jbuf *jb, uint32_t frame_ts)
 {
-	memset(jb, 0, sizeof(*jb));
-	jb->frame_ts = frame_ts;
+	jbuf_init_depth(jb, frame_ts, JBUF_DEPTH, JBUF_DEPTH + 4);
 }
 
 /* The slot k frames after the one the next tick plays. */
@@ -39,7 +45,7 @@ jbuf_advance(struct jbuf *jb)
 	jb->next_ts += jb->frame_ts;
 }
 
-/* Playout (re)starts JBUF_DEPTH frames before the frame at ts. */
+/* Playout (re)starts depth frames before the frame at ts. */
 static void
 jbuf_restart(struct jbuf *jb, uint32_t ssrc, uint32_t ts)
 {
@@ -49,7 +55,7 @@ jbuf_restart(struct jbuf *jb, uint32_t ssrc, uint32_t ts)
 		jb->slot[i].used = 0;
 	jb->playing = 1;
 	jb->ssrc = ssrc;
-	jb->next_ts = ts - JBUF_DEPTH * jb->frame_ts;
+	jb->next_ts = ts - jb->depth * jb->frame_ts;
 	jb->head = 0;
 	jb->missing = 0;
 	jb->late_run = 0;
@@ -98,7 +104,7 @@ jbuf_put_one(struct jbuf *jb, uint32_t ssrc, uint32_t ts, const struct codec_fra
 	off = (uint32_t)d % jb->frame_ts;
 	if (k >= JBUF_SLOTS) {
 		jbuf_restart(jb, ssrc, ts);	/* a jump ahead beyond the window */
-		k = JBUF_DEPTH;
+		k = jb->depth;
 		off = 0;
 	}
 	grid = jb->next_ts + k * jb->frame_ts;
@@ -122,7 +128,7 @@ jbuf_put_one(struct jbuf *jb, uint32_t ssrc, uint32_t ts, const struct codec_fra
 		if (off + f->len > s->f.len)
 			s->f.len = off + f->len;
 	}
-	while (k >= JBUF_MAX_AHEAD) {
+	while (k >= jb->max_ahead) {
 		jbuf_skip(jb);	/* the phone's clock runs fast: do not let delay grow */
 		k--;
 	}

@@ -39,13 +39,22 @@ struct jbuf {
 	uint32_t		 next_ts;	/* timestamp of the frame the next tick plays */
 	unsigned		 head;		/* its slot */
 	uint32_t		 frame_ts;	/* RTP clock units per 20 ms frame */
+	unsigned		 depth;		/* frames behind the newest at start */
+	unsigned		 max_ahead;	/* frames buffered beyond which the oldest goes */
 	unsigned		 missing;	/* ticks in a row without a frame */
 	unsigned		 late_run;	/* late packets in a row */
 	uint64_t		 late, concealed, skipped;
 	struct jbuf_slot	 slot[JBUF_SLOTS];
 };
 
+/* A buffer of JBUF_DEPTH frames, trimmed beyond JBUF_DEPTH + 4 (a room's). */
 void	 jbuf_init(struct jbuf *jb, uint32_t frame_ts);
+/*
+ * One that starts depth frames behind and lets ahead frames build up
+ * before it trims (ahead < JBUF_SLOTS): a recording trades delay for
+ * riding out a late tick.
+ */
+void	 jbuf_init_depth(struct jbuf *jb, uint32_t frame_ts, unsigned depth, unsigned ahead);
 /*
  * Files the n frames of one packet (timestamp ts, source ssrc; frame i
  * starts at ts + i * frame_ts, or at its sample offset for a short G.711

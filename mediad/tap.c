@@ -47,7 +47,17 @@
 #include "mix.h"
 
 #define TAP_TICK_MS	20
-#define TAP_CATCHUP	5
+#define TAP_CATCHUP	25	/* late ticks caught up at once: 500 ms */
+/*
+ * A recording is not heard live, so its jitter buffer can be deep: it
+ * plays TAP_DEPTH frames behind the first packet and trims only beyond
+ * TAP_AHEAD, so a tick that comes up to ~400 ms late (a saturated loop)
+ * still finds its frames.  Frames are stamped with the time they were
+ * sent (TAP_DEPTH ticks before they are played), and a stop plays out
+ * what is buffered, so the files stay aligned with the call's time.
+ */
+#define TAP_DEPTH	20
+#define TAP_AHEAD	30
 
 /* one phone's audio, on its way to PCM */
 struct tap_leg {
@@ -192,7 +202,7 @@ tap_leg_switch(struct tap_call *tc, struct tap_leg *tl, const struct codec_fmt *
 	tl->rs = NULL;
 	tl->dec = d;
 	tl->fmt = *f;
-	jbuf_init(&tl->jb, codec_rate(f->id) / 50);
+	jbuf_init_depth(&tl->jb, codec_rate(f->id) / 50, TAP_DEPTH, TAP_AHEAD);
 	if (codec_rate(f->id) != tc->rate)
 		tl->rs = mix_resampler_new(codec_rate(f->id), tc->rate);
 	log_debug("tap: %s leg %d: decoding %s", tc->s->call, (int)(tl - tc->leg),
@@ -275,17 +285,20 @@ static void
 tap_frame(struct tap_table *t, struct tap_call *tc, int decode)
 {
 	unsigned n = tc->rate / 50;
-	uint64_t ts = tc->ticks * n;
+	uint64_t at = tc->ticks, ts;
 	int i;
 
 	tc->ticks++;
 	if (!decode)
 		return;		/* too late to catch up: silence */
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2; i++)
 		tap_take(t, tc, &tc->leg[i]);
+	if (at < TAP_DEPTH)
+		return;		/* nothing can have been buffered that long */
+	ts = (at - TAP_DEPTH) * n;	/* when it was sent */
+	for (i = 0; i < 2; i++)
 		if (tc->leg[i].got && tc->leg[i].stream >= 0)
 			recout_put(tc->out, tc->leg[i].stream, ts, tc->leg[i].pcm);
-	}
 	if (tc->mix < 0 || (!tc->leg[0].got && !tc->leg[1].got))
 		return;
 	memset(t->sum, 0, n * sizeof(t->sum[0]));
@@ -376,7 +389,7 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 	for (i = 0; i < 2; i++) {
 		tc->leg[i].stream = m->legs ? recout_stream_add(tc->out, i == 0 ? "caller" :
 		    "callee", codec, evs ? PROTO_REC_EVS : PROTO_REC_WAV) : -1;
-		jbuf_init(&tc->leg[i].jb, 160);
+		jbuf_init_depth(&tc->leg[i].jb, 160, TAP_DEPTH, TAP_AHEAD);
 	}
 	if (m->mix && !evs)
 		tc->mix = recout_stream_add(tc->out, "mix", "", PROTO_REC_WAV);
@@ -400,11 +413,15 @@ tap_stop(struct mediad *md, struct session *s, const char *reason)
 {
 	struct tap_table *t = md->taps;
 	struct tap_call *tc = s->tap;
+	uint64_t len;
 	int i;
 
 	if (tc == NULL)
 		return;
-	recout_stop(tc->out, recout_length(tc->started, tc->rate, tc->ticks), reason);
+	len = recout_length(tc->started, tc->rate, tc->ticks > TAP_DEPTH ? tc->ticks - TAP_DEPTH : 0);
+	for (i = 0; i < TAP_DEPTH; i++)
+		tap_frame(t, tc, 1);	/* what is still buffered */
+	recout_stop(tc->out, len, reason);
 	if (tc->prev != NULL)
 		tc->prev->next = tc->next;
 	else

@@ -318,8 +318,10 @@ rec_close_files(struct rec *r)
 
 		if (s->w == NULL)
 			continue;
+		err = writer_flush(s->w);
 		s->samples = writer_samples(s->w);
-		err = writer_close(s->w);
+		if (writer_close(s->w) != 0 && err == 0)
+			err = EIO;
 		s->w = NULL;
 		if (err != 0 && r->reason == NULL) {
 			r->status = REC_FAILED;
@@ -505,6 +507,7 @@ rec_start(struct recd *rd, const struct proto_rec_start *m, const void *owner, s
 			log_info("rec %s: %zu stream(s) added", r->id, r->nstreams - had);
 			rec_write_sidecar(r);
 		}
+		(void)rec_sync(rd, r);	/* its ACKs say what is on disk (or it failed) */
 		goto out;
 	}
 	if (r != NULL) {
@@ -575,6 +578,28 @@ rec_lookup(struct recd *rd, const char *id, const char *stream, const void *owne
 	return 0;
 }
 
+int
+rec_sync(struct recd *rd, struct rec *r)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < r->nstreams; i++) {
+		struct rec_stream *s = &r->streams[i];
+
+		if (s->w == NULL)
+			continue;
+		err = writer_flush(s->w);
+		s->samples = writer_samples(s->w);
+		if (err != 0) {
+			rec_fail(rd, r, basename_of(s->path), err);
+			ctl_send_done(rd, r, 0);
+			return err;
+		}
+	}
+	return 0;
+}
+
 /* Asks mediad to resend stream i from the file's end, at most every RECD_ACK_MS. */
 static void
 rec_want_resend(struct recd *rd, struct rec *r, size_t i)
@@ -583,6 +608,8 @@ rec_want_resend(struct recd *rd, struct rec *r, size_t i)
 	uint64_t now = loop_now(rd->loop);
 
 	if (s->resend_at != 0 && now - s->resend_at < RECD_ACK_MS)
+		return;
+	if (rec_sync(rd, r) != 0)
 		return;
 	s->resend = 1;
 	ctl_send_ack(rd, r, i, 0);
@@ -747,7 +774,10 @@ rec_ack_tick(void *arg)
 		if (now - r->heard >= RECD_OWNER_MS)
 			rec_orphan(rd, r);
 	}
-	for (r = rd->recs; r != NULL; r = r->next)
+	for (r = rd->recs; r != NULL; r = next) {
+		next = r->next;
+		if (rec_sync(rd, r) != 0)
+			continue;	/* failed: mediad has been told */
 		for (i = 0; i < r->nstreams; i++) {
 			const struct rec_stream *s = &r->streams[i];
 
@@ -755,6 +785,7 @@ rec_ack_tick(void *arg)
 			    (s->seq_known && s->next_seq != s->acked_seq)))
 				ctl_send_ack(rd, r, i, 0);
 		}
+	}
 	loop_timer_start(rd->loop, &rd->t_ack, RECD_ACK_MS);
 }
 

@@ -66,10 +66,16 @@ int	 writer_put_frames(struct writer *w, uint64_t ts, const uint8_t *data,
 	    const uint32_t *lens, size_t n);
 /* Writes silence (EVS: NO_DATA) until the file is upto samples long (nothing if it is). */
 int	 writer_fill(struct writer *w, uint64_t upto);
+/* The file's length, counting samples gathered but not written yet. */
 uint64_t writer_samples(const struct writer *w);
+/*
+ * Writes what is gathered (the header follows).  0 or an errno value; on
+ * a failure what the file did not take is gone from writer_samples too.
+ */
+int	 writer_flush(struct writer *w);
 /* 1 when writer_open reopened a file that was there */
 int	 writer_resumed(const struct writer *w);
-/* Writes the final header, closes and frees w (NULL is fine).  0 or EIO. */
+/* Writes what is gathered and the final header, closes and frees w (NULL is fine).  0 or an errno value. */
 int	 writer_close(struct writer *w);
 /* strerror, and a text for WRITER_EFORMAT */
 const char *writer_strerror(int err);
@@ -170,6 +176,11 @@ int	 rec_payloads(struct recd *rd, const struct proto_rec_payloads *m, const voi
  */
 int	 rec_stop(struct recd *rd, const struct proto_rec_stop *m, struct rec **rp);
 struct rec *rec_find(struct recd *rd, const char *id);
+/*
+ * Writes what r's files have gathered, so that an ACK says what is on
+ * disk.  0, or the error that failed r (retired, mediad told).
+ */
+int	 rec_sync(struct recd *rd, struct rec *r);
 /* The mediad with routing id owner said HELLO: its recordings are alive. */
 void	 rec_owner_seen(struct recd *rd, const void *owner, size_t len);
 /* Starts the REC_ACK timer. */

@@ -5,9 +5,15 @@
  * silence before samples that start past the end, nothing of what the
  * file already holds written twice.
  *
- * The header is rewritten after every write (SFC_SET_UPDATE_HEADER_AUTO),
- * so a recd killed at any moment leaves a WAV that players read to its
- * last write, and a restarted recd reopens such a file where it ends.
+ * Samples gather in memory and go to the file in one write when
+ * writer_flush is called (recd does before every ACK, every half second)
+ * or WRITER_BUF_S of them are waiting; the header is rewritten after
+ * every write (SFC_SET_UPDATE_HEADER_AUTO), so a recd killed at any
+ * moment leaves a WAV that players read to its last write, and a
+ * restarted recd reopens such a file where it ends.  What was only in
+ * memory was not acknowledged, so mediad still has it and sends it again.
+ * One write (and header) per half second instead of one per message: at
+ * 1,000 calls, about a tenth of the system calls.
  *
  * An EVS stream's file is instead EVS MIME storage (common/evs.h): its
  * header, then one frame (a ToC byte and its data) per 20 ms, a NO_DATA
@@ -32,13 +38,16 @@
 #include "recd.h"
 
 #define WRITER_ZEROS	4000	/* samples of silence per write */
+#define WRITER_BUF_S	1	/* seconds gathered at most before a write */
 
 struct writer {
 	SNDFILE		*sf;		/* a WAV, or */
 	int		 evs_fd;	/* an EVS file (-1: not) */
 	unsigned	 fs;		/* EVS: samples per 20 ms frame */
-	uint64_t	 samples;	/* the file's length */
+	uint64_t	 samples;	/* the file's length, with what is gathered */
 	int		 resumed;
+	int16_t		*buf;		/* WAV: gathered samples, not written yet */
+	size_t		 nbuf, cap;
 };
 
 static uint8_t writer_no_data[WRITER_ZEROS / 8];	/* NO_DATA ToCs, made at first use */
@@ -219,27 +228,55 @@ writer_open(struct writer **wp, const char *path, int rate, int evs)
 	w = xcalloc(1, sizeof(*w));
 	w->sf = sf;
 	w->evs_fd = -1;
+	w->cap = (size_t)rate * WRITER_BUF_S;
+	w->buf = xmalloc(w->cap * sizeof(*w->buf));
 	w->samples = mode == SFM_RDWR ? (uint64_t)info.frames : 0;
 	w->resumed = mode == SFM_RDWR;
 	*wp = w;
 	return 0;
 }
 
-/* Appends n samples; on a short write what was written counts. */
-static int
-writer_append(struct writer *w, const int16_t *pcm, size_t n)
+int
+writer_flush(struct writer *w)
 {
 	sf_count_t done;
 	int err;
 
-	errno = 0;
-	done = sf_write_short(w->sf, pcm, (sf_count_t)n);
-	err = errno;
-	if (done > 0)
-		w->samples += (uint64_t)done;
-	if (done == (sf_count_t)n)
+	if (w->evs_fd >= 0 || w->nbuf == 0)
 		return 0;
+	errno = 0;
+	done = sf_write_short(w->sf, w->buf, (sf_count_t)w->nbuf);
+	err = errno;
+	if (done == (sf_count_t)w->nbuf) {
+		w->nbuf = 0;
+		return 0;
+	}
+	/* a short write: the file keeps what it took, the rest is not there */
+	if (done < 0)
+		done = 0;
+	w->samples -= w->nbuf - (size_t)done;
+	w->nbuf = 0;
 	return err != 0 ? err : EIO;
+}
+
+/* Appends n samples to what is gathered, writing when it is full. */
+static int
+writer_append(struct writer *w, const int16_t *pcm, size_t n)
+{
+	size_t take;
+	int err;
+
+	while (n > 0) {
+		if (w->nbuf == w->cap && (err = writer_flush(w)) != 0)
+			return err;
+		take = w->cap - w->nbuf < n ? w->cap - w->nbuf : n;
+		memcpy(w->buf + w->nbuf, pcm, take * sizeof(*pcm));
+		w->nbuf += take;
+		w->samples += take;
+		pcm += take;
+		n -= take;
+	}
+	return 0;
 }
 
 int
@@ -315,8 +352,12 @@ writer_close(struct writer *w)
 	if (w->evs_fd >= 0) {
 		if (close(w->evs_fd) != 0)
 			err = EIO;
-	} else if (sf_close(w->sf) != 0)
-		err = EIO;
+	} else {
+		err = writer_flush(w);
+		if (sf_close(w->sf) != 0 && err == 0)
+			err = EIO;
+	}
+	free(w->buf);
 	free(w);
 	return err;
 }

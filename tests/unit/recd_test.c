@@ -266,6 +266,36 @@ START_TEST(writer_resumes_at_the_end)
 }
 END_TEST
 
+/* Samples gather until writer_flush; what is on disk is always a whole WAV to its last write. */
+START_TEST(writer_gathers_until_flush)
+{
+	char *path = tmp_path("g.wav");
+	struct writer *w;
+	int16_t a[3 * FS], *pcm;
+	size_t n;
+
+	tone(a, 3 * FS, 0);
+	ck_assert_int_eq(writer_open(&w, path, RATE, 0), 0);
+	ck_assert_int_eq(writer_put(w, 0, a, 2 * FS), 0);
+	ck_assert_uint_eq(writer_samples(w), 2 * FS);
+	pcm = read_wav(path, &n, NULL);		/* a killed recd would leave this */
+	ck_assert_uint_eq(n, 0);
+	free(pcm);
+	ck_assert_int_eq(writer_flush(w), 0);
+	pcm = read_wav(path, &n, NULL);
+	ck_assert_uint_eq(n, 2 * FS);
+	ck_assert(memcmp(pcm, a, 2 * FS * sizeof(*a)) == 0);
+	free(pcm);
+	ck_assert_int_eq(writer_put(w, 2 * FS, a + 2 * FS, FS), 0);
+	ck_assert_int_eq(writer_close(w), 0);		/* close writes the rest */
+	pcm = read_wav(path, &n, NULL);
+	ck_assert_uint_eq(n, 3 * FS);
+	ck_assert(memcmp(pcm, a, sizeof(a)) == 0);
+	free(pcm);
+	free(path);
+}
+END_TEST
+
 /* the bytes of a file */
 static uint8_t *
 slurp(const char *path, size_t *n)
@@ -699,6 +729,7 @@ recd_suite(void)
 	tcase_add_test(tw, writer_drops_duplicates);
 	tcase_add_test(tw, writer_resumes_at_the_end);
 	tcase_add_test(tw, writer_evs_storage);
+	tcase_add_test(tw, writer_gathers_until_flush);
 	suite_add_tcase(s, tw);
 	tcase_add_checked_fixture(tr, rd_setup, rd_teardown);
 	tcase_add_test(tr, recording_files_sidecar_and_padding);

@@ -2,11 +2,12 @@
 # sysv.sh — the SysV init scripts start, reload and stop the real daemons,
 # installed under a directory of the test's own, as root (skipped
 # otherwise; the user parley is created if missing):
-#   (a) `parley-mediad start` and `parley-sipd start` return 0 once the
-#       daemons serve: the pid files name them, sipd answers OPTIONS and
-#       sees mediad live; both run as parley (every uid and gid, and its
-#       groups) with no capability left; a second start changes nothing;
-#       `status` says 0;
+#   (a) `parley-recd start`, `parley-mediad start` and `parley-sipd start`
+#       return 0 once the daemons serve: the pid files name them, sipd
+#       answers OPTIONS and sees mediad live, and mediad sees recd (sipctl
+#       status: recorder up); all three run as parley (every uid and gid,
+#       and its groups) with no capability left; a second start changes
+#       nothing; `status` says 0;
 #   (b) the control sockets are 0660 of group parley: sipctl run as nobody
 #       in the group parley works, as nobody alone it cannot reach sipd;
 #   (c) a REGISTER lands in the journal, owned by parley; logrotate with
@@ -14,8 +15,8 @@
 #       moves it, and sipd, now unprivileged, writes the next line to a new
 #       calls.log; `reload` keeps the same process;
 #   (d) `restart` gives a new sipd that serves; `stop` ends both (exit 0,
-#       pid files and sockets gone), `status` then says 3, and stop again
-#       is 0; a start that fails (port taken) returns non-zero.
+#       pid files and sockets gone; recd too), `status` then says 3, and
+#       stop again is 0; a start that fails (port taken) returns non-zero.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_root_user
@@ -36,6 +37,10 @@ chown parley:parley "$P/var/log/parley" "$P/var/lib/parley" "$RUN"
 write_config "$P/etc/parley/parley.conf" --media-mode relay --daemon "" \
     --control-media "\"ipc://$RUN/media.sock\"" --log-level info \
     --media 'rtp_ports = [ 40000, 40099 ]; bind = "127.0.0.1"; node = "sysv";'
+# recd's socket beside the others, its recordings where make install put them
+sed -i -e "s|recorder = \".*\";|recorder = \"ipc://$RUN/recorder.sock\";|" \
+    -e "s|^recording: { dir = \"[^\"]*\";|recording: { dir = \"$P/var/lib/parley/recordings\";|" \
+    "$P/etc/parley/parley.conf"
 chgrp parley "$P/etc/parley/parley.conf"
 chmod 0640 "$P/etc/parley/parley.conf"
 
@@ -57,6 +62,19 @@ runs_as_parley() {
 }
 
 # ------------------------------------------------------------ (a) start
+out=$("$INIT/parley-recd" start 2>&1)
+check_eq "parley-recd start exits 0" 0 $?
+[ -n "$out" ] && diag "$out"
+RPID=$(pid_of recd)
+if [ -n "$RPID" ] && [ "$(cat "/proc/$RPID/comm" 2>/dev/null)" = recd ]; then
+	pass "the pid file names the running recd ($RPID)"
+	_bg_pids+=("$RPID")
+	runs_as_parley "recd runs as parley: uids, gids and groups, no capability" "$RPID"
+else
+	fail "the pid file names the running recd" "recd: '$RPID'" "$(ls -l "$P/run")"
+fi
+"$INIT/parley-recd" status > /dev/null 2>&1
+check_eq "parley-recd status exits 0 (running)" 0 $?
 out=$("$INIT/parley-mediad" start 2>&1)
 check_eq "parley-mediad start exits 0" 0 $?
 [ -n "$out" ] && diag "$out"
@@ -87,6 +105,16 @@ if wait_until 100 _mediad_up sysv none; then
 else
 	fail "sipd, unprivileged, sees the unprivileged mediad live" "$(sipctl --json status 2>&1)"
 fi
+recorder_up() {
+	sipctl --json status 2>/dev/null |
+	    json_test "[n['recorder'] for n in j['media_nodes'] if n.get('node') == 'sysv'] == ['up']"
+}
+if wait_until 100 recorder_up; then
+	pass "mediad reaches the unprivileged recd: sipctl status says recorder up"
+else
+	fail "mediad reaches the unprivileged recd: sipctl status says recorder up" \
+	    "$(sipctl --json status 2>&1)"
+fi
 "$INIT/parley-sipd" start > /dev/null 2>&1
 check_eq "a second start exits 0 and leaves the same sipd" "0 $SPID" "$? $(pid_of sipd)"
 "$INIT/parley-sipd" status > "$T/status.out" 2>&1
@@ -96,7 +124,7 @@ check_eq "parley-mediad status exits 0 (running)" 0 $?
 
 # ------------------------------------------------------------ (b) sockets
 bad=""
-for s in sipctl.sock media.sock; do
+for s in sipctl.sock media.sock recorder.sock; do
 	st=$(stat -c '%a %G' "$RUN/$s" 2>&1)
 	[ "$st" = "660 parley" ] || bad="$bad $s: $st;"
 done
@@ -163,7 +191,7 @@ if $SIPMSG ping 127.0.0.1 "$SIPD_PORT" --timeout 1 > /dev/null 2>&1; then
 else
 	fail "the new sipd answers OPTIONS"
 fi
-for d in sipd mediad; do
+for d in sipd mediad recd; do
 	pid=$(pid_of $d)
 	"$INIT/parley-$d" stop > "$T/stop.out" 2>&1
 	rc=$?

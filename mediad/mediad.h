@@ -78,6 +78,15 @@ struct relay_sock {
 	struct mediad		*md;
 };
 
+/* An RTP packet's header fields and payload (after CSRCs, extension, padding). */
+struct rtp_hdr {
+	int		 pt;
+	uint32_t	 ts, ssrc;
+	const uint8_t	*pl;
+	size_t		 len;		/* of the payload, at least 1 */
+};
+/* 0 and *h, or -1 for a packet that is not RTP or is malformed (lengths that do not fit). */
+int	 rtp_parse(const uint8_t *pkt, size_t len, struct rtp_hdr *h);
 /* Releases the leg's latches (a new SDP address or port). */
 void	 relay_unlatch(struct media_leg *l);
 /* Once a second: a latch silent for MEDIAD_RELATCH_MS may move (disconnects). */

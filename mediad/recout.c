@@ -84,6 +84,7 @@ struct recout_stream {
 	uint32_t		 send;		/* the next frame to send */
 	uint64_t		 lost_end;	/* end of the last frame let go unacknowledged */
 	uint64_t		 acked;		/* recd's file length, samples */
+	uint64_t		 end_ts;	/* the end of the last frame put */
 	uint64_t		 ms;		/* from REC_DONE */
 	int			 started;	/* acked since the last REC_START */
 };
@@ -116,6 +117,7 @@ struct recout_link {
 	uint64_t		 instance;	/* recd's, from its HELLO; 0 unknown */
 	uint64_t		 heard;		/* ms recd was last heard */
 	uint64_t		 hello_at;
+	uint64_t		 resync_at;	/* every recording last started again */
 	uint32_t		 reqid;
 	uint64_t		 let_go;	/* frames let go since the last warning */
 	struct recout		*head;
@@ -455,6 +457,8 @@ recout_stream_add(struct recout *r, const char *name, const char *codec, int for
 void
 recout_part_add(struct recout *r, const char *who)
 {
+	if (r->nparts == PROTO_REC_STREAMS_MAX)
+		return;		/* REC_START names no more (a huge room's sidecar lists the first) */
 	xstrv_add_once(&r->parts, &r->nparts, who);
 }
 
@@ -496,6 +500,7 @@ recout_keep(struct recout *r, int stream, uint64_t ts, const void *frame, size_t
 			s->head = c;
 		s->tail = c;
 	}
+	s->end_ts = ts + r->fs;
 	c->ts[c->n] = ts;
 	c->len[c->n] = (uint16_t)len;
 	memcpy((uint8_t *)c->pcm + (size_t)c->n * slot, frame, len);
@@ -666,7 +671,8 @@ recout_on_done(struct recout_link *k, uint32_t reqid, const struct proto_rec_don
 }
 
 static void
-recout_on_error(struct recout_link *k, uint32_t reqid, const struct proto_error *m)
+recout_on_error(struct mediad *md, struct recout_link *k, uint32_t reqid,
+    const struct proto_error *m)
 {
 	struct recout *r;
 
@@ -674,8 +680,20 @@ recout_on_error(struct recout_link *k, uint32_t reqid, const struct proto_error 
 		if (reqid != 0 && (reqid == r->start_reqid || reqid == r->stop_reqid))
 			break;
 	if (r == NULL) {
-		/* frames of a recording recd no longer has: its HELLO will tell a restart */
+		/*
+		 * Frames of a recording recd no longer has open (it restarted, or
+		 * gave the recording up while it heard nothing from us): which
+		 * one, the ERROR does not say, so every running recording is
+		 * started again (recd resumes its files; a repeat changes nothing).
+		 */
 		log_debug("recout: recd refused request %u: %s", reqid, m->text);
+		if (m->code == PROTO_ERR_NOSESSION &&
+		    loop_now(md->loop) - k->resync_at >= RECOUT_RETRY_MS) {
+			k->resync_at = loop_now(md->loop);
+			for (r = k->head; r != NULL; r = r->next)
+				if (r->state == RO_RUNNING)
+					recout_send_start(k, r);
+		}
 		return;
 	}
 	log_warnx("recout: %s: recd refused %s: %s", r->id,
@@ -736,7 +754,7 @@ recout_read(struct recout_link *k, struct mediad *md)
 			recout_on_done(k, m.reqid, &m.u.rec_done);
 			break;
 		case PROTO_ERROR:
-			recout_on_error(k, m.reqid, &m.u.error);
+			recout_on_error(md, k, m.reqid, &m.u.error);
 			break;
 		default:
 			log_debug("recout: %s from recd ignored", proto_type_name(m.type));
@@ -794,7 +812,10 @@ recout_on_timer(void *arg)
 					full = 1;
 			if (!r->stopped || full)
 				break;
-			for (i = 0; i < r->nst && r->st[i].send == r->st[i].next; i++)
+			/* everything sent, and acknowledged (or recd had 2 s for it) */
+			for (i = 0; i < r->nst && r->st[i].send == r->st[i].next &&
+			    (r->st[i].acked >= r->st[i].end_ts || now - r->stopped_at >= RECOUT_RETRY_MS);
+			    i++)
 				;
 			if (i == r->nst)
 				recout_send_stop(k, r);
@@ -870,11 +891,15 @@ recout_shutdown(struct mediad *md, uint64_t wait_ms)
 		zmq_pollitem_t pi = { k->sock, 0, ZMQ_POLLIN, 0 };
 
 		for (r = k->head; r != NULL; r = r->next) {
+			int sent = 1;
+
 			if (r->state != RO_RUNNING)
 				continue;
 			for (i = 0; i < r->nst; i++)
-				(void)recout_flush_stream(k, r, &r->st[i]);
-			recout_send_stop(k, r);
+				if (recout_flush_stream(k, r, &r->st[i]) != 0)
+					sent = 0;	/* recd's queue is full: again next round */
+			if (sent)
+				recout_send_stop(k, r);
 		}
 		(void)zmq_poll(&pi, 1, 50);
 		recout_read(k, md);

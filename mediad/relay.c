@@ -187,6 +187,34 @@ relay_to_room(struct relay_sock *rs, int n, uint64_t now_us)
 	}
 }
 
+int
+rtp_parse(const uint8_t *pkt, size_t len, struct rtp_hdr *h)
+{
+	size_t off = 12;
+
+	if (len < 12 || (pkt[0] >> 6) != 2)
+		return -1;
+	h->pt = pkt[1] & 0x7f;
+	h->ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
+	h->ssrc = (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 |
+	    pkt[11];
+	off += (size_t)(pkt[0] & 0x0f) * 4;			/* CSRCs */
+	if ((pkt[0] & 0x10) && off + 4 <= len)			/* header extension */
+		off += 4 + (size_t)(pkt[off + 2] << 8 | pkt[off + 3]) * 4;
+	if (off >= len)
+		return -1;
+	if (pkt[0] & 0x20) {	/* padding: its count is the last byte */
+		if (pkt[len - 1] == 0 || pkt[len - 1] > len - off)
+			return -1;	/* more padding than payload */
+		len -= pkt[len - 1];
+		if (off >= len)
+			return -1;
+	}
+	h->pl = pkt + off;
+	h->len = len - off;
+	return 0;
+}
+
 void
 relay_send_rtp(struct media_leg *l, const uint8_t *pkt, size_t len)
 {

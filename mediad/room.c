@@ -288,35 +288,24 @@ void
 room_rtp_in(struct room_part *p, const uint8_t *pkt, size_t len)
 {
 	struct codec_frame fr[CODEC_FRAMES_MAX];
-	size_t off = 12;
-	uint32_t ts, ssrc;
-	int pt, n, cmr = CODEC_CMR_NONE;
+	struct rtp_hdr h;
+	int n, cmr = CODEC_CMR_NONE;
 
-	if (len < 12 || (pkt[0] >> 6) != 2)
+	if (rtp_parse(pkt, len, &h) != 0)
 		return;
-	pt = pkt[1] & 0x7f;
-	ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
-	ssrc = (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
-	off += (size_t)(pkt[0] & 0x0f) * 4;		/* CSRCs */
-	if ((pkt[0] & 0x10) && off + 4 <= len)		/* header extension */
-		off += 4 + (size_t)(pkt[off + 2] << 8 | pkt[off + 3]) * 4;
-	if ((pkt[0] & 0x20) && len > off)		/* padding */
-		len -= pkt[len - 1];
-	if (off >= len)
-		return;
-	if (pt == p->dtmf_pt) {
-		room_dtmf(p, ts, pkt + off, len - off);
+	if (h.pt == p->dtmf_pt) {
+		room_dtmf(p, h.ts, h.pl, h.len);
 		return;
 	}
-	if (pt != p->fmt.pt)
+	if (h.pt != p->fmt.pt)
 		return;		/* a format not negotiated */
-	n = codec_unpack(&p->fmt, pkt + off, len - off, fr, CODEC_FRAMES_MAX, &cmr);
+	n = codec_unpack(&p->fmt, h.pl, h.len, fr, CODEC_FRAMES_MAX, &cmr);
 	if (n <= 0)
 		return;
 	if (cmr != CODEC_CMR_NONE && codec_amr_mode_valid(p->fmt.id, cmr) &&
 	    cmr != codec_enc_mode(p->enc))
 		codec_enc_request(p->enc, cmr);
-	jbuf_put(&p->jb, ssrc, ts, fr, n);
+	jbuf_put(&p->jb, h.ssrc, h.ts, fr, n);
 }
 
 /* ------------------------------------------------------------ the tick */

@@ -56,6 +56,7 @@
  * sent (TAP_DEPTH ticks before they are played), and a stop plays out
  * what is buffered, so the files stay aligned with the call's time.
  */
+#define TAP_EVS_JUMP_S	3	/* an EVS timestamp this far from its arrival starts over */
 #define TAP_DEPTH	20
 #define TAP_AHEAD	30
 
@@ -70,7 +71,7 @@ struct tap_leg {
 	int			 got;		/* pcm holds this tick's audio */
 	/* EVS: where the first frame went, and the next place not yet written */
 	int			 evs_started;
-	uint32_t		 evs_rtp0;
+	uint32_t		 evs_ssrc, evs_rtp0;
 	uint64_t		 evs_ts0, evs_next;
 };
 
@@ -156,27 +157,35 @@ tap_pt_evs(const struct session *s, int leg, int pt)
 	return 0;
 }
 
-/* An EVS packet of leg tl: its frames to the recording, by RTP timestamp. */
+/*
+ * An EVS packet of leg tl: its frames to the recording, by RTP timestamp
+ * from the first packet.  A new SSRC, or a timestamp more than
+ * TAP_EVS_JUMP_S away from where the packet's arrival puts it (a sender
+ * that restarted its clock, a hold, a crafted packet), starts over from
+ * the arrival: a timestamp alone never moves a file far ahead.
+ */
 static void
-tap_evs_in(struct tap_call *tc, struct tap_leg *tl, uint32_t rtp_ts, const uint8_t *pl,
-    size_t len)
+tap_evs_in(struct tap_call *tc, struct tap_leg *tl, uint32_t ssrc, uint32_t rtp_ts,
+    const uint8_t *pl, size_t len)
 {
 	uint8_t frames[EVS_FRAMES_MAX * EVS_FRAME_MAX];
 	uint16_t lens[EVS_FRAMES_MAX];
 	unsigned fs = tc->rate / 50;
+	uint64_t now = tc->ticks * fs, at;
 	size_t off = 0;
 	int n, i;
 
 	if (tl->stream < 0 ||
 	    (n = evs_rtp_to_storage(pl, len, frames, sizeof(frames), lens, EVS_FRAMES_MAX)) <= 0)
 		return;
-	if (!tl->evs_started || (uint32_t)(rtp_ts - tl->evs_rtp0) > 3600u * EVS_CLOCK) {
-		/* the first packet (or a jump of the sender's clock): placed now */
+	at = tl->evs_ts0 + (uint64_t)(uint32_t)(rtp_ts - tl->evs_rtp0) * tc->rate / EVS_CLOCK;
+	if (!tl->evs_started || ssrc != tl->evs_ssrc ||
+	    at > now + (uint64_t)TAP_EVS_JUMP_S * tc->rate ||
+	    at + (uint64_t)TAP_EVS_JUMP_S * tc->rate < now) {
 		tl->evs_started = 1;
+		tl->evs_ssrc = ssrc;
 		tl->evs_rtp0 = rtp_ts;
-		tl->evs_ts0 = tc->ticks * fs;
-		if (tl->evs_ts0 < tl->evs_next)
-			tl->evs_ts0 = tl->evs_next;
+		tl->evs_ts0 = now > tl->evs_next ? now : tl->evs_next;
 	}
 	for (i = 0; i < n; off += lens[i], i++) {
 		uint64_t ts = tl->evs_ts0 + (uint64_t)(uint32_t)(rtp_ts - tl->evs_rtp0) *
@@ -220,25 +229,15 @@ tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len)
 	struct tap_leg *tl = &tc->leg[l->idx];
 	struct codec_frame fr[CODEC_FRAMES_MAX];
 	const struct codec_fmt *f;
-	size_t off = 12;
-	uint32_t ts, ssrc;
+	struct rtp_hdr h;
 	int pt, n, cmr;
 
-	if (l != &s->st[tc->audio].leg[l->idx] || len < 12 || (pkt[0] >> 6) != 2)
+	if (l != &s->st[tc->audio].leg[l->idx] || rtp_parse(pkt, len, &h) != 0)
 		return;
-	pt = pkt[1] & 0x7f;
-	ts = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 | (uint32_t)pkt[6] << 8 | pkt[7];
-	ssrc = (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
-	off += (size_t)(pkt[0] & 0x0f) * 4;
-	if ((pkt[0] & 0x10) && off + 4 <= len)
-		off += 4 + (size_t)(pkt[off + 2] << 8 | pkt[off + 3]) * 4;
-	if ((pkt[0] & 0x20) && len > off)
-		len -= pkt[len - 1];
-	if (off >= len)
-		return;
+	pt = h.pt;
 	if (tc->evs) {
 		if (tap_pt_evs(s, l->idx, pt))
-			tap_evs_in(tc, tl, ts, pkt + off, len - off);
+			tap_evs_in(tc, tl, h.ssrc, h.ts, h.pl, h.len);
 		return;
 	}
 	if (tl->fmt.id == CODEC_NONE || tl->fmt.pt != pt) {
@@ -249,9 +248,9 @@ tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len)
 		if (tap_leg_switch(tc, tl, f) != 0)
 			return;
 	}
-	n = codec_unpack(&tl->fmt, pkt + off, len - off, fr, CODEC_FRAMES_MAX, &cmr);
+	n = codec_unpack(&tl->fmt, h.pl, h.len, fr, CODEC_FRAMES_MAX, &cmr);
 	if (n > 0)
-		jbuf_put(&tl->jb, ssrc, ts, fr, n);
+		jbuf_put(&tl->jb, h.ssrc, h.ts, fr, n);
 }
 
 /* ------------------------------------------------------------ the tick */

@@ -467,7 +467,7 @@
  *   codecs        one per stream: what the party spoke ("PCMA", "AMR-WB";
  *                 "" for a mix), for the sidecar
  *   participants  who takes part, as sipd names them (users), for the
- *                 sidecar
+ *                 sidecar (at most PROTO_REC_STREAMS_MAX)
  *   formats       one per stream, or none (every stream a WAV): enum
  *                 proto_rec_format.  An EVS stream is a file of EVS MIME
  *                 storage frames (<stream>.evs), fed by REC_PAYLOADS
@@ -479,7 +479,7 @@
 	F(m, U64,	start_ms,	0, UINT64_MAX)			\
 	F(m, STRV,	streams,	1, PROTO_REC_STREAMS_MAX)	\
 	F(m, STRV,	codecs,		0, PROTO_REC_STREAMS_MAX)	\
-	F(m, STRV,	participants,	0, PROTO_ROWS_MAX)		\
+	F(m, STRV,	participants,	0, PROTO_REC_STREAMS_MAX)		\
 	F(m, U32V,	formats,	0, PROTO_REC_STREAMS_MAX)
 
 /*

@@ -384,6 +384,7 @@ rec_orphan(struct recd *rd, struct rec *r)
 	xasprintf(&r->reason, "mediad stopped feeding it (no word for %d s): the files end "
 	    "where its audio stopped", RECD_OWNER_MS / 1000);
 	log_warnx("rec %s: %s", r->id, r->reason);
+	r->orphaned = 1;
 	rec_close_files(r);
 	rec_write_sidecar(r);
 	rec_retire(rd, r);
@@ -451,9 +452,16 @@ rec_open_all(struct recd *rd, struct rec *r)
 static int
 rec_start_check(const struct proto_rec_start *m)
 {
+	uint64_t now = clock_wall_ms();
 	size_t i, j;
 
 	if (m->rate != 8000 && m->rate != 16000)
+		return EINVAL;
+	/*
+	 * The start bounds how much a recording may hold (rec_plausible): a
+	 * start in the future, or older than a day, is not one mediad sends.
+	 */
+	if (m->start_ms > now + RECD_START_AHEAD_MS || m->start_ms + RECD_START_AGE_MS < now)
 		return EINVAL;
 	if (m->codecs.n != 0 && m->codecs.n != m->streams.n)
 		return EINVAL;
@@ -490,7 +498,7 @@ rec_start(struct recd *rd, const struct proto_rec_start *m, const void *owner, s
     struct rec **rp)
 {
 	struct rec *r;
-	size_t had;
+	size_t had, i, n;
 	int err;
 
 	if ((err = rec_start_check(m)) != 0)
@@ -500,6 +508,10 @@ rec_start(struct recd *rd, const struct proto_rec_start *m, const void *owner, s
 		/* a repeat, or more streams (a room's late joiner) */
 		rec_set_owner(r, owner, owner_len);
 		had = r->nstreams;
+		for (i = 0, n = had; i < m->streams.n; i++)
+			n += rec_stream_find(r, m->streams.v[i], NULL) == NULL;
+		if (n > PROTO_REC_STREAMS_MAX)
+			return EINVAL;		/* more files than a REC_DONE can name */
 		rec_take(r, m);
 		if (r->nstreams != had) {
 			if (rec_open_all(rd, r) != 0)
@@ -514,6 +526,7 @@ rec_start(struct recd *rd, const struct proto_rec_start *m, const void *owner, s
 		/* its sender has forgotten it: it will never be stopped */
 		log_warnx("rec %s: a new recording of the same id ends the old one", r->id);
 		r->status = REC_FAILED;
+		free(r->reason);
 		r->reason = xstrdup("superseded by a new recording of the same id");
 		rec_close_files(r);
 		rec_write_sidecar(r);
@@ -569,8 +582,12 @@ rec_lookup(struct recd *rd, const char *id, const char *stream, const void *owne
 {
 	struct rec *r;
 
-	if ((r = rec_find(rd, id)) == NULL)
-		return rec_find_recent(rd, id) != NULL ? EALREADY : ENOENT;
+	if ((r = rec_find(rd, id)) == NULL) {
+		/* a finished one's stragglers are dropped; one given up for a silent mediad
+		 * that is still talking must be started again (ENOENT: mediad does) */
+		r = rec_find_recent(rd, id);
+		return r != NULL && !r->orphaned ? EALREADY : ENOENT;
+	}
 	if (rec_stream_find(r, stream, ip) == NULL)
 		return EINVAL;
 	rec_set_owner(r, owner, owner_len);
@@ -769,6 +786,15 @@ rec_ack_tick(void *arg)
 	uint64_t now = clock_mono_ms();
 	size_t i;
 
+	/*
+	 * recd itself did not run for a while (a slow disk, a stopped
+	 * process): what its mediads said meanwhile is still unread, so
+	 * their silence says nothing this time.
+	 */
+	if (rd->ack_at != 0 && now - rd->ack_at > 2 * RECD_ACK_MS + 500)
+		for (r = rd->recs; r != NULL; r = r->next)
+			r->heard = now;
+	rd->ack_at = now;
 	for (r = rd->recs; r != NULL; r = next) {
 		next = r->next;
 		if (now - r->heard >= RECD_OWNER_MS)

@@ -31,6 +31,8 @@
 #define RECD_SAFE_ID_MAX	100	/* bytes of a recording id in a file name */
 #define RECD_FRAME_MS		20
 #define RECD_OWNER_MS		5000	/* a mediad silent this long (no HELLO) is gone */
+#define RECD_START_AHEAD_MS	(10 * 60 * 1000)	/* REC_START's start: at most this far ahead, */
+#define RECD_START_AGE_MS	(24 * 3600 * 1000ull)	/* at most this old */
 #define RECD_BUCKETS		1024	/* hash buckets of the open recordings */
 
 struct recd;
@@ -138,6 +140,7 @@ struct rec {
 	uint8_t			 owner[256];
 	size_t			 owner_len;
 	uint64_t		 heard;		/* monotonic ms its mediad last spoke */
+	int			 orphaned;	/* closed because its mediad went silent */
 	/* counters, for the log */
 	uint64_t		 frames, dups, out_of_seq;
 };
@@ -238,6 +241,7 @@ struct recd {
 	struct rec		*recent;	/* finished, newest first */
 	size_t			 nrecent;
 	struct loop_timer	 t_ack;
+	uint64_t		 ack_at;	/* monotonic ms of the last ACK tick */
 	int16_t			 pcm[PROTO_PCM_MAX / 2];	/* one REC_FRAMES, decoded */
 };
 

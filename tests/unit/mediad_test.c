@@ -312,6 +312,50 @@ START_TEST(rtcp_receiver_report)
 }
 END_TEST
 
+/* rtp_parse: header fields, CSRCs, extension, padding; lengths that do not fit refused */
+START_TEST(rtp_parse_lengths)
+{
+	uint8_t p[64];
+	struct rtp_hdr h;
+
+	memset(p, 0, sizeof(p));
+	p[0] = 0x80;
+	p[1] = 0x80 | 8;			/* marker, PCMA */
+	p[4] = 0x01;				/* ts 0x01000000 */
+	p[11] = 0x2a;				/* ssrc 42 */
+	ck_assert_int_eq(rtp_parse(p, 32, &h), 0);
+	ck_assert_int_eq(h.pt, 8);
+	ck_assert_uint_eq(h.ts, 0x01000000u);
+	ck_assert_uint_eq(h.ssrc, 42);
+	ck_assert_ptr_eq(h.pl, p + 12);
+	ck_assert_uint_eq(h.len, 20);
+	ck_assert_int_eq(rtp_parse(p, 12, &h), -1);	/* no payload */
+	ck_assert_int_eq(rtp_parse(p, 11, &h), -1);
+	/* two CSRCs and an extension of one word */
+	p[0] = 0x80 | 0x10 | 2;
+	p[20 + 3] = 1;
+	ck_assert_int_eq(rtp_parse(p, 40, &h), 0);
+	ck_assert_ptr_eq(h.pl, p + 12 + 8 + 8);
+	ck_assert_uint_eq(h.len, 12);
+	p[20 + 2] = 0xff;			/* an extension longer than the packet */
+	ck_assert_int_eq(rtp_parse(p, 40, &h), -1);
+	/* padding: 4 bytes of it; more than the payload, or 0, is refused */
+	memset(p, 0, sizeof(p));
+	p[0] = 0x80 | 0x20;
+	p[31] = 4;
+	ck_assert_int_eq(rtp_parse(p, 32, &h), 0);
+	ck_assert_uint_eq(h.len, 16);
+	p[31] = 20;				/* exactly the payload: none left */
+	ck_assert_int_eq(rtp_parse(p, 32, &h), -1);
+	p[31] = 255;				/* would wrap the length */
+	ck_assert_int_eq(rtp_parse(p, 32, &h), -1);
+	p[31] = 0;
+	ck_assert_int_eq(rtp_parse(p, 32, &h), -1);
+	p[0] = 0x40;				/* version 1 */
+	ck_assert_int_eq(rtp_parse(p, 32, &h), -1);
+}
+END_TEST
+
 static Suite *
 mediad_suite(void)
 {
@@ -321,6 +365,7 @@ mediad_suite(void)
 
 	tcase_add_test(tc, pool_pairs_fifo_and_exhaustion);
 	tcase_add_test(tc, pool_skips_ports_held_elsewhere);
+	tcase_add_test(tc, rtp_parse_lengths);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(ts, md_setup, md_teardown);
 	tcase_add_test(ts, relay_forwards_as_received_and_latches);

@@ -680,6 +680,13 @@ START_TEST(recording_names_taken_and_failures)
 	m.codecs.n = 1;
 	m.codecs.v = (char **)codecs3;
 	ck_assert_int_eq(rec_start(&rd, &m, "owner", 5, &r), EINVAL);
+	m.codecs.n = 0;
+	/* a start that bounds nothing: older than a day, or far ahead */
+	m.start_ms = clock_wall_ms() - RECD_START_AGE_MS - 1000;
+	ck_assert_int_eq(rec_start(&rd, &m, "owner", 5, &r), EINVAL);
+	m.start_ms = clock_wall_ms() + RECD_START_AHEAD_MS + 1000;
+	ck_assert_int_eq(rec_start(&rd, &m, "owner", 5, &r), EINVAL);
+	m.start_ms = t0;
 
 	/* recording.dir is a file: the recording fails, with the reason */
 	free(rd.dir);

@@ -173,6 +173,25 @@ jbuf_get(struct jbuf *jb, struct codec_frame *out)
 	return JBUF_MISSING;
 }
 
+/* ---------------------------------------------------------------- decoding */
+
+void
+mix_decode(struct codec_dec *d, enum codec_id id, const struct codec_frame *fr,
+    struct mix_resampler *rs, int16_t *tmp, int16_t *out, size_t n)
+{
+	unsigned cs = codec_frame_samples(id);
+	int k = codec_decode(d, fr, tmp);
+
+	if (k < 0)
+		k = 0;
+	if ((unsigned)k < cs)
+		memset(tmp + k, 0, (cs - (unsigned)k) * sizeof(*tmp));
+	if (rs != NULL)
+		mix_resample(rs, tmp, out);
+	else
+		memcpy(out, tmp, n * sizeof(*tmp));
+}
+
 /* ---------------------------------------------------------------- mixing */
 
 void

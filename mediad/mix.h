@@ -87,6 +87,15 @@ unsigned mix_level(const int16_t *pcm, size_t n);
 
 struct mix_resampler;
 
+/*
+ * One tick's frame of a jitter buffer's participant, to PCM: fr decoded
+ * (NULL: concealed) by d into tmp (a frame of the codec's rate), what the
+ * decoder did not fill silent, then resampled by rs (NULL: same rate) into
+ * out, n samples.  Rooms and recordings take their audio this way.
+ */
+void	 mix_decode(struct codec_dec *d, enum codec_id id, const struct codec_frame *fr,
+	    struct mix_resampler *rs, int16_t *tmp, int16_t *out, size_t n);
+
 /* 8000 <-> 16000 Hz (any rates speexdsp takes); NULL if it cannot */
 struct mix_resampler *mix_resampler_new(unsigned in_rate, unsigned out_rate);
 void	 mix_resampler_free(struct mix_resampler *r);

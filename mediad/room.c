@@ -314,10 +314,9 @@ room_rtp_in(struct room_part *p, const uint8_t *pkt, size_t len)
 static void
 room_take(struct room *r, struct room_part *p, int16_t *tmp)
 {
-	unsigned cs = codec_frame_samples(p->fmt.id), rs = r->rate / 50;
+	unsigned rs = r->rate / 50;
 	struct codec_frame fr;
 	enum jbuf_get got = jbuf_get(&p->jb, &fr);
-	int k;
 
 	p->talking = 0;
 	p->got = 0;
@@ -325,15 +324,7 @@ room_take(struct room *r, struct room_part *p, int16_t *tmp)
 		p->hang = 0;
 		return;
 	}
-	k = codec_decode(p->dec, got == JBUF_FRAME ? &fr : NULL, tmp);
-	if (k < 0)
-		k = 0;
-	if ((unsigned)k < cs)
-		memset(tmp + k, 0, (cs - (unsigned)k) * sizeof(*tmp));
-	if (p->rs_in != NULL)
-		mix_resample(p->rs_in, tmp, p->pcm);
-	else
-		memcpy(p->pcm, tmp, rs * sizeof(*tmp));
+	mix_decode(p->dec, p->fmt.id, got == JBUF_FRAME ? &fr : NULL, p->rs_in, tmp, p->pcm, rs);
 	p->got = 1;
 	if (mix_level(p->pcm, rs) > MIX_TALK_LEVEL)
 		p->hang = MIX_TALK_HANG;

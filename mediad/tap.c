@@ -125,23 +125,15 @@ tap_fmts_set(struct session *s, int leg, const struct proto_session_update *u)
 	snprintf(f->first, sizeof(f->first), "%s", u->fmt_names.v[0]);
 }
 
-/* The format of payload type pt in formats f, or NULL. */
-static const struct codec_fmt *
-tap_fmt_find(const struct session_fmts *f, int pt)
-{
-	size_t i;
-
-	if (f == NULL)
-		return NULL;
-	for (i = 0; i < f->n; i++)
-		if (f->f[i].pt == pt)
-			return &f->f[i];
-	return NULL;
-}
-
-/* Is payload type pt EVS in the formats of leg (the other phone's first)? */
+/*
+ * Where payload type pt of a packet from leg is in the phones' formats:
+ * the other phone's SDP first (what leg's phone was told to send), then
+ * its own.  With decodable, only a format mediad can decode counts.  Its
+ * formats in *fp and its index, or -1.
+ */
 static int
-tap_pt_evs(const struct session *s, int leg, int pt)
+tap_fmt_of(const struct session *s, int leg, int pt, int decodable,
+    const struct session_fmts **fp)
 {
 	const struct session_fmts *f;
 	size_t i;
@@ -151,10 +143,12 @@ tap_pt_evs(const struct session *s, int leg, int pt)
 		if ((f = s->fmts[k == 0 ? !leg : leg]) == NULL)
 			continue;
 		for (i = 0; i < f->n; i++)
-			if (f->f[i].pt == pt)
-				return f->evs[i];
+			if (f->f[i].pt == pt && (!decodable || f->f[i].id != CODEC_NONE)) {
+				*fp = f;
+				return (int)i;
+			}
 	}
-	return 0;
+	return -1;
 }
 
 /*
@@ -228,24 +222,21 @@ tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len)
 	struct tap_call *tc = s->tap;
 	struct tap_leg *tl = &tc->leg[l->idx];
 	struct codec_frame fr[CODEC_FRAMES_MAX];
-	const struct codec_fmt *f;
+	const struct session_fmts *f;
 	struct rtp_hdr h;
-	int pt, n, cmr;
+	int i, n, cmr;
 
 	if (l != &s->st[tc->audio].leg[l->idx] || rtp_parse(pkt, len, &h) != 0)
 		return;
-	pt = h.pt;
 	if (tc->evs) {
-		if (tap_pt_evs(s, l->idx, pt))
+		if ((i = tap_fmt_of(s, l->idx, h.pt, 0, &f)) >= 0 && f->evs[i])
 			tap_evs_in(tc, tl, h.ssrc, h.ts, h.pl, h.len);
 		return;
 	}
-	if (tl->fmt.id == CODEC_NONE || tl->fmt.pt != pt) {
-		if ((f = tap_fmt_find(s->fmts[!l->idx], pt)) == NULL || f->id == CODEC_NONE)
-			f = tap_fmt_find(s->fmts[l->idx], pt);
-		if (f == NULL || f->id == CODEC_NONE)
+	if (tl->fmt.id == CODEC_NONE || tl->fmt.pt != h.pt) {
+		if ((i = tap_fmt_of(s, l->idx, h.pt, 1, &f)) < 0)
 			return;		/* DTMF, comfort noise, a codec we cannot decode */
-		if (tap_leg_switch(tc, tl, f) != 0)
+		if (tap_leg_switch(tc, tl, &f->f[i]) != 0)
 			return;
 	}
 	n = codec_unpack(&tl->fmt, h.pl, h.len, fr, CODEC_FRAMES_MAX, &cmr);
@@ -259,24 +250,14 @@ tap_rtp_in(struct media_leg *l, const uint8_t *pkt, size_t len)
 static void
 tap_take(struct tap_table *t, struct tap_call *tc, struct tap_leg *tl)
 {
-	unsigned cs, n = tc->rate / 50;
 	struct codec_frame fr;
 	enum jbuf_get got;
-	int k;
 
 	tl->got = 0;
 	if (tl->dec == NULL || (got = jbuf_get(&tl->jb, &fr)) == JBUF_SILENT)
 		return;
-	cs = codec_frame_samples(tl->fmt.id);
-	k = codec_decode(tl->dec, got == JBUF_FRAME ? &fr : NULL, t->tmp);
-	if (k < 0)
-		k = 0;
-	if ((unsigned)k < cs)
-		memset(t->tmp + k, 0, (cs - (unsigned)k) * sizeof(t->tmp[0]));
-	if (tl->rs != NULL)
-		mix_resample(tl->rs, t->tmp, tl->pcm);
-	else
-		memcpy(tl->pcm, t->tmp, n * sizeof(t->tmp[0]));
+	mix_decode(tl->dec, tl->fmt.id, got == JBUF_FRAME ? &fr : NULL, tl->rs, t->tmp, tl->pcm,
+	    tc->rate / 50);
 	tl->got = 1;
 }
 

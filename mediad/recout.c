@@ -249,33 +249,51 @@ recout_chunk_of(struct recout_stream *s, uint32_t seq)
 	return NULL;
 }
 
-/* The frames of an EVS stream from chunk c's frame at: one REC_PAYLOADS. */
+/* How many frames from chunk c's frame at go in one message: consecutive in it and in time. */
+static unsigned
+recout_run(const struct recout *r, const struct recout_chunk *c, unsigned at)
+{
+	unsigned n;
+
+	for (n = 1; at + n < c->n && n < RECOUT_BATCH &&
+	    c->ts[at + n] == c->ts[at] + (uint64_t)n * r->fs; n++)
+		;
+	return n;
+}
+
+/*
+ * The n frames of s from chunk c's frame at as one message: REC_FRAMES
+ * (PCM, 16-bit little-endian on the wire) or, for an EVS stream,
+ * REC_PAYLOADS.  0 or an errno value.
+ */
 static int
-recout_flush_payloads(struct recout_link *k, struct recout *r, struct recout_stream *s,
-    struct recout_chunk *c, unsigned at)
+recout_encode(struct recout_link *k, const struct recout *r, const struct recout_stream *s,
+    const struct recout_chunk *c, unsigned at, unsigned n, void **buf, size_t *len)
 {
 	uint32_t lens[RECOUT_BATCH];
-	uint64_t ts = c->ts[at];
-	size_t w = 0;
-	unsigned n;
-	void *buf;
-	size_t len;
-	int err;
+	size_t w = 0, i;
+	unsigned f;
 
-	for (n = 0; at + n < c->n && n < RECOUT_BATCH &&
-	    c->ts[at + n] == ts + (uint64_t)n * r->fs; n++) {
-		lens[n] = c->len[at + n];
-		memcpy(k->pcm + w, (const uint8_t *)c->pcm + (size_t)(at + n) * RECOUT_SLOT_BIG,
-		    lens[n]);
-		w += lens[n];
+	for (f = at; f < at + n; f++) {
+		if (s->format == PROTO_REC_EVS) {
+			lens[f - at] = c->len[f];
+			memcpy(k->pcm + w, (const uint8_t *)c->pcm + (size_t)f * RECOUT_SLOT_BIG,
+			    c->len[f]);
+			w += c->len[f];
+			continue;
+		}
+		for (i = 0; i < r->fs; i++, w += 2) {
+			uint16_t v = (uint16_t)c->pcm[(size_t)f * r->fs + i];
+
+			k->pcm[w] = (uint8_t)(v & 0xff);
+			k->pcm[w + 1] = (uint8_t)(v >> 8);
+		}
 	}
-	if (proto_encode_rec_payloads(++k->reqid, r->id, s->name, s->send, ts, n, lens, k->pcm,
-	    w, &buf, &len) != 0)
-		return EINVAL;
-	if ((err = recout_send(k, buf, len)) != 0)
-		return err;
-	s->send += n;
-	return 0;
+	if (s->format == PROTO_REC_EVS)
+		return proto_encode_rec_payloads(++k->reqid, r->id, s->name, s->send, c->ts[at], n,
+		    lens, k->pcm, w, buf, len);
+	return proto_encode_rec_frames(++k->reqid, r->id, s->name, s->send, c->ts[at], k->pcm, w,
+	    buf, len);
 }
 
 /* Sends what is due of stream s; 0, or EAGAIN when recd's queue is full. */
@@ -283,11 +301,9 @@ static int
 recout_flush_stream(struct recout_link *k, struct recout *r, struct recout_stream *s)
 {
 	struct recout_chunk *c;
-	void *buf;
-	size_t len, i, j;
-	uint64_t ts;
-	uint32_t seq;
 	unsigned n, at;
+	void *buf;
+	size_t len;
 	int err;
 
 	while (s->send != s->next) {
@@ -296,30 +312,13 @@ recout_flush_stream(struct recout_link *k, struct recout *r, struct recout_strea
 			s->send = s->head != NULL ? s->head->seq0 : s->next;
 			continue;
 		}
-		seq = s->send;
-		at = seq - c->seq0;
-		ts = c->ts[at];
-		if (s->format == PROTO_REC_EVS) {
-			if ((err = recout_flush_payloads(k, r, s, c, at)) != 0)
-				return err;
-			continue;
-		}
-		/* consecutive frames of one chunk, consecutive in time too */
-		for (n = 0; at + n < c->n && n < RECOUT_BATCH &&
-		    c->ts[at + n] == ts + (uint64_t)n * r->fs; n++) {
-			const int16_t *p = c->pcm + (size_t)(at + n) * r->fs;
-
-			for (i = 0, j = (size_t)n * r->fs * 2; i < r->fs; i++, j += 2) {
-				k->pcm[j] = (uint8_t)((uint16_t)p[i] & 0xff);
-				k->pcm[j + 1] = (uint8_t)((uint16_t)p[i] >> 8);
-			}
-		}
-		if (proto_encode_rec_frames(++k->reqid, r->id, s->name, seq, ts, k->pcm,
-		    (size_t)n * r->fs * 2, &buf, &len) != 0)
+		at = s->send - c->seq0;
+		n = recout_run(r, c, at);
+		if (recout_encode(k, r, s, c, at, n, &buf, &len) != 0)
 			return EINVAL;
 		if ((err = recout_send(k, buf, len)) != 0)
 			return err;
-		s->send = seq + n;
+		s->send += n;
 	}
 	return 0;
 }

@@ -595,6 +595,14 @@ rec_lookup(struct recd *rd, const char *id, const char *stream, const void *owne
 	return 0;
 }
 
+/* Writing stream s of r gave err: r fails, and its mediad hears so at once. */
+static void
+rec_write_failed(struct recd *rd, struct rec *r, const struct rec_stream *s, int err)
+{
+	rec_fail(rd, r, basename_of(s->path), err);
+	ctl_send_done(rd, r, 0);
+}
+
 int
 rec_sync(struct recd *rd, struct rec *r)
 {
@@ -609,8 +617,7 @@ rec_sync(struct recd *rd, struct rec *r)
 		err = writer_flush(s->w);
 		s->samples = writer_samples(s->w);
 		if (err != 0) {
-			rec_fail(rd, r, basename_of(s->path), err);
-			ctl_send_done(rd, r, 0);
+			rec_write_failed(rd, r, s, err);
 			return err;
 		}
 	}
@@ -668,8 +675,7 @@ rec_wrote(struct recd *rd, struct rec *r, struct rec_stream *s, int err, uint64_
 {
 	s->samples = writer_samples(s->w);
 	if (err != 0) {
-		rec_fail(rd, r, basename_of(s->path), err);
-		ctl_send_done(rd, r, 0);
+		rec_write_failed(rd, r, s, err);
 		return;
 	}
 	if (s->samples == before)
@@ -765,8 +771,7 @@ rec_gap(struct recd *rd, const struct proto_rec_gap *m, const void *owner, size_
 		err = writer_fill(s->w, end);
 		s->samples = writer_samples(s->w);
 		if (err != 0) {
-			rec_fail(rd, r, basename_of(s->path), err);
-			ctl_send_done(rd, r, 0);
+			rec_write_failed(rd, r, s, err);
 			return 0;
 		}
 		rec_gap_add(r, i, m->ts, m->ms);

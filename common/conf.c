@@ -92,6 +92,7 @@ conf_defaults(struct parley_conf *c)
 	c->codecs[3] = xstrdup("PCMU");
 	c->rtp_timeout = 30;
 	c->media_bind = xstrdup("0.0.0.0");
+	c->media_kernel = 1;
 	c->media_advertise = xstrdup("");
 	c->media_node = xstrdup("");
 	c->rec_dir = xstrdup("/var/lib/parley/recordings");
@@ -537,7 +538,7 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 	    "recording", "journal", "control", "log", "daemon", NULL };
 	static const char *const rooms[] = { "numbers", "max_participants", "max_rooms", NULL };
 	static const char *const media[] = { "mode", "rtp_ports", "codecs", "rtp_timeout",
-		"bind", "advertise", "node", NULL };
+		"bind", "advertise", "node", "kernel", "kernel_interfaces", NULL };
 	static const char *const rec[] = { "dir", "calls", "rooms", "legs", "mix", NULL };
 	static const char *const jr[] = { "path", "format", NULL };
 	static const char *const ctl[] = { "sipctl", "media", "recorder", NULL };
@@ -579,6 +580,9 @@ conf_load_rest(struct conf_ctx *cx, struct parley_conf *c, config_t *cfg)
 		    (err = conf_get_str(cx, g, "bind", &c->media_bind)) ||
 		    (err = conf_get_str(cx, g, "node", &c->media_node)) ||
 		    (err = conf_get_str(cx, g, "advertise", &c->media_advertise)) ||
+		    (err = conf_get_bool(cx, g, "kernel", &c->media_kernel)) ||
+		    (err = conf_get_strv(cx, g, "kernel_interfaces", &c->kernel_ifs,
+		    &c->nkernel_ifs)) ||
 		    (err = conf_check_codecs(cx, c, g)))
 			return err;
 		if ((err = conf_check_addr(cx, g, "bind", c->media_bind)) ||
@@ -759,6 +763,7 @@ conf_free(struct parley_conf *c)
 	free(c->journal_path);
 	free(c->ctl_sipctl);
 	strv_free(c->ctl_media, c->nctl_media);
+	strv_free(c->kernel_ifs, c->nkernel_ifs);
 	free(c->media_bind);
 	free(c->media_advertise);
 	free(c->media_node);

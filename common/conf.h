@@ -67,6 +67,9 @@ struct parley_conf {
 	char			*media_bind;	/* mediad's RTP sockets bind here */
 	char			*media_advertise; /* written in SDP; "" = see contract */
 	char			*media_node;	/* node name; "" = host name */
+	int			 media_kernel;	/* forward latched legs in the kernel when it can */
+	char			**kernel_ifs;	/* interfaces for that; none: every IPv4 one */
+	size_t			 nkernel_ifs;
 
 	/* recording */
 	char			*rec_dir;

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -274,6 +277,26 @@ service_ready(void)
 		close(svc.ready_fd);
 		svc.ready_fd = -1;
 	}
+}
+
+void
+service_caps_clear(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (geteuid() == 0)
+		return;
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) != 0)
+		return;
+	if ((d[0].permitted | d[1].permitted | d[0].inheritable | d[1].inheritable) == 0)
+		return;		/* none: nothing to give up */
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) != 0)
+		fatal("cannot give up the capabilities of the start");
+	log_info("capabilities of the start given up");
 }
 
 static void

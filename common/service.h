@@ -37,6 +37,12 @@ void	 service_start(const char *progname, const struct conf_main_opts *o);
  */
 void	 service_ready(void);
 /*
+ * A daemon that runs as a user other than root and was given capabilities
+ * for its start (systemd's AmbientCapabilities=) gives them all up: the
+ * ambient, inheritable, permitted and effective sets.  Root keeps its own.
+ */
+void	 service_caps_clear(void);
+/*
  * loop_signal for SIGTERM and SIGINT (term) and SIGHUP (hup), telling
  * systemd STOPPING=1 before term, RELOADING=1 before hup and READY=1
  * after it.  0 or an errno value.

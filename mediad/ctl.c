@@ -108,15 +108,19 @@ ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 	struct mediad *md = rq->md;
 	void *buf;
 	size_t len;
-	int err;
+	uint32_t klegs;
+	uint64_t krun;
+	int err, kernel;
 
 	log_debug("ctl: HELLO from %s %s (instance %016llx)", m->process, m->node,
 	    (unsigned long long)m->instance);
 	ctl_peer_seen(md, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
+	kernel = kfwd_status(md, &klegs, &krun);
 	if ((err = proto_encode_media_status(reqid, md->node, md->instance, md->advertise,
 	    ports_capacity(md->ports), ports_free_count(md->ports),
 	    (uint32_t)session_count(md), md->load, (uint32_t)recout_up(md),
-	    (uint32_t)recout_count(md), &buf, &len)) != 0)
+	    (uint32_t)recout_count(md), (uint32_t)kernel, klegs,
+	    &buf, &len)) != 0)
 		return err;
 	ctl_reply(md, rq, buf, len);
 	return 0;
@@ -160,7 +164,7 @@ ctl_send_stats(struct mediad *md, const struct ctl_req *rq, uint32_t reqid, stru
 	err = proto_encode_stats(reqid, n, (const char *const *)r.calls, n, r.streams, n, r.legs,
 	    n, r.kinds, n, r.pkts_in, n, r.bytes_in, n, r.pkts_out, n, r.bytes_out, n, r.lost,
 	    n, r.jitter_us, n, r.rr_lost, n, r.rr_jitter_us, n, (const char *const *)r.latched,
-	    &buf, &len);
+	    n, r.kernel, &buf, &len);
 	session_rows_free(&r);
 	if (err != 0)
 		return err;

@@ -1,7 +1,8 @@
 /*
  * main.c — mediad's entry point.  It only wires things together: options,
  * configuration, logging, the event loop, signals, the port pool, the
- * control socket, and the CPU load figure it reports to sipd.
+ * control socket, in-kernel forwarding (before privileges go), and the CPU
+ * load figure it reports to sipd.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -146,7 +147,10 @@ main(int argc, char **argv)
 	}
 	if (service_signals(md.loop, on_term, on_hup, &md) != 0)
 		fatal("signals");
+	/* while mediad may still load and attach a BPF program: then it keeps none of that */
+	(void)kfwd_open(&md);
 	service_ready();
+	service_caps_clear();
 	loop_timer_init(&load_timer, load_cb, &md);
 	load_cb(&md);
 	log_info("mediad %s ready: node %s, RTP on %s ports %d-%d (%u pairs), SDP address %s",
@@ -167,6 +171,7 @@ main(int argc, char **argv)
 	tap_shutdown(&md);
 	recout_shutdown(&md, 2000);	/* what recd can take, and its REC_DONEs */
 	ctl_close(&md);
+	kfwd_close(&md);
 	relay_shutdown(&md);
 	ports_free_pool(md.ports);
 	zmq_ctx_term(md.zmq);

@@ -18,6 +18,8 @@
  *              kept until acknowledged, restarts, gaps, stop       recout_*
  *   ports.c    the pool of RTP/RTCP port pairs from media.rtp_ports ports_*
  *   relay.c    the packet path: receive, latch, count, forward     relay_*
+ *   kfwd.c     the same path in the kernel for latched legs: a tc
+ *              BPF program (kfwd.bpf.c) and its map                kfwd_*
  *   main.c     options, config, logging, the loop
  * The packet path never parses control messages; session.c never calls
  * zmq_*.
@@ -99,6 +101,26 @@ void	 relay_del(struct mediad *md, struct media_leg *l);
 int	 relay_init(struct mediad *md);
 void	 relay_shutdown(struct mediad *md);
 
+/* ---------------------------------------------------------------- kfwd.c */
+
+/*
+ * Loads the in-kernel forwarding program and attaches it (media.kernel);
+ * call before privileges are dropped.  0 (md->kfwd set), or an errno
+ * value after a log line: the userspace relay then does everything.
+ */
+int	 kfwd_open(struct mediad *md);
+void	 kfwd_close(struct mediad *md);
+/* Once a second: the program forwards only while mediad beats. */
+void	 kfwd_beat(struct mediad *md);
+/* Both RTP legs of l's stream into the kernel, if both are latched (IPv4) and no tap. */
+void	 kfwd_consider(struct media_leg *l);
+/* ... and out again, their figures folded in (a latch moves, a tap, the end). */
+void	 kfwd_drop(struct media_leg *l);
+/* Folds the kernel's figures of leg l into it (packets, bytes, last seen, RFC 3550). */
+void	 kfwd_sync(struct media_leg *l);
+/* 1 when on: *legs in the kernel, *run_ns the program's run time (bpf_stats), else 0. */
+int	 kfwd_status(const struct mediad *md, uint32_t *legs, uint64_t *run_ns);
+
 /* ---------------------------------------------------------------- session.c */
 
 /* RFC 3550 A.1 / A.3 / A.8 receive state of one phone's RTP stream */
@@ -140,6 +162,9 @@ struct media_leg {
 	uint64_t		 rtcp_in, dropped;	/* dropped: from a stranger, or nowhere to go */
 	struct rtp_rx		 rx;
 	uint32_t		 rr_lost, rr_jitter;	/* from this phone's RTCP reports */
+	/* in-kernel forwarding (kfwd.c): its RTP is in the program's map */
+	int			 kfwd;
+	uint64_t		 k_pkts, k_bytes;	/* the map's counts already folded in */
 };
 
 struct media_stream {
@@ -199,7 +224,7 @@ size_t	 session_count(struct mediad *md);
 struct session_rows {
 	size_t		  n, cap;
 	char		**calls, **latched;
-	uint32_t	 *streams, *legs, *kinds, *jitter_us, *rr_lost, *rr_jitter_us;
+	uint32_t	 *streams, *legs, *kinds, *jitter_us, *rr_lost, *rr_jitter_us, *kernel;
 	uint64_t	 *pkts_in, *bytes_in, *pkts_out, *bytes_out, *lost;
 };
 /* Adds the rows of s (NULL: of every session). */
@@ -340,6 +365,7 @@ struct relay;
 struct room_table;
 struct recout_link;
 struct tap_table;
+struct kfwd;
 
 struct mediad {
 	struct parley_conf	*conf;
@@ -353,6 +379,7 @@ struct mediad {
 	struct room_table	*rooms;
 	struct tap_table	*taps;
 	struct recout_link	*recout;	/* NULL: not connected (tests) */
+	struct kfwd		*kfwd;		/* NULL: in-kernel forwarding off */
 	char			 node[256];
 	uint64_t		 instance;	/* random per start */
 	const char		*advertise;	/* address for SDP, "" = sipd's choice */

@@ -114,10 +114,13 @@ relay_latch(struct relay_sock *rs, const struct sockaddr_storage *src, socklen_t
 	}
 	if (lat->ss_family != 0 && now_ms - *seen < MEDIAD_RELATCH_MS)
 		return 0;
-	if (lat->ss_family != 0)
+	if (lat->ss_family != 0) {
 		log_info("relay: %s leg %d: %s source moved after %llu ms of silence",
 		    l->s != NULL ? l->s->call : "room", l->idx, rtcp ? "RTCP" : "RTP",
 		    (unsigned long long)(now_ms - *seen));
+		if (!rtcp)
+			kfwd_drop(l);	/* back in once the new source is latched */
+	}
 	memcpy(lat, src, slen);
 	*llen = slen;
 	*seen = now_ms;
@@ -128,6 +131,7 @@ relay_latch(struct relay_sock *rs, const struct sockaddr_storage *src, socklen_t
 void
 relay_unlatch(struct media_leg *l)
 {
+	kfwd_drop(l);
 	memset(&l->lat_rtp, 0, sizeof(l->lat_rtp));
 	memset(&l->lat_rtcp, 0, sizeof(l->lat_rtcp));
 	relay_connect(&l->rtp, NULL, 0);
@@ -304,6 +308,8 @@ relay_on_sock(int fd, uint32_t events, void *arg)
 			peer->bytes_out += len;
 		}
 	}
+	if (!rs->rtcp && !l->kfwd && l->lat_rtp.ss_family != 0 && peer->lat_rtp.ss_family != 0)
+		kfwd_consider(l);	/* both phones latched: the kernel takes it from here */
 	if (k == 0)
 		return;
 	for (i = 0; i < k; i += sent) {

@@ -111,6 +111,7 @@ session_free_stream(struct mediad *md, struct media_stream *st)
 
 	if (!st->used)
 		return;
+	kfwd_drop(&st->leg[0]);		/* out of the kernel, figures folded in */
 	for (i = 0; i < 2; i++) {
 		relay_del(md, &st->leg[i]);
 		ports_put(md->ports, st->leg[i].rtp.fd, st->leg[i].rtcp.fd, st->leg[i].port);
@@ -456,7 +457,7 @@ session_rows_add(struct session_rows *r, const struct session *s, int stream,
 #define GROW_(f)	r->f = xrealloc(r->f, r->cap * sizeof(*r->f))
 		GROW_(calls); GROW_(latched); GROW_(streams); GROW_(legs); GROW_(kinds);
 		GROW_(jitter_us); GROW_(rr_lost); GROW_(rr_jitter_us); GROW_(pkts_in);
-		GROW_(bytes_in); GROW_(pkts_out); GROW_(bytes_out); GROW_(lost);
+		GROW_(bytes_in); GROW_(pkts_out); GROW_(bytes_out); GROW_(lost); GROW_(kernel);
 #undef GROW_
 	}
 	r->calls[r->n] = xstrdup(s->call);
@@ -472,6 +473,7 @@ session_rows_add(struct session_rows *r, const struct session *s, int stream,
 	r->pkts_out[r->n] = l->pkts_out;
 	r->bytes_out[r->n] = l->bytes_out;
 	r->lost[r->n] = session_lost(&l->rx);
+	r->kernel[r->n] = (uint32_t)l->kfwd;
 	r->n++;
 }
 
@@ -483,9 +485,12 @@ session_stats(struct mediad *md, struct session *s, struct session_rows *r)
 
 	for (x = s != NULL ? s : md->sessions->head; x != NULL; x = s != NULL ? NULL : x->lnext)
 		for (i = 0; i < x->nst; i++)
-			if (x->st[i].used)
+			if (x->st[i].used) {
+				for (j = 0; j < 2; j++)
+					kfwd_sync(&x->st[i].leg[j]);	/* each adds to its peer */
 				for (j = 0; j < 2; j++)
 					session_rows_add(r, x, i, &x->st[i].leg[j]);
+			}
 }
 
 void
@@ -499,7 +504,7 @@ session_rows_free(struct session_rows *r)
 	}
 	free(r->calls); free(r->latched); free(r->streams); free(r->legs); free(r->kinds);
 	free(r->jitter_us); free(r->rr_lost); free(r->rr_jitter_us); free(r->pkts_in);
-	free(r->bytes_in); free(r->pkts_out); free(r->bytes_out); free(r->lost);
+	free(r->bytes_in); free(r->pkts_out); free(r->bytes_out); free(r->lost); free(r->kernel);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -514,6 +519,7 @@ session_tick(void *arg)
 	int i;
 
 	loop_timer_start(md->loop, &md->sessions->t_tick, SESSION_TICK_MS);
+	kfwd_beat(md);
 	for (s = md->sessions->head; s != NULL; s = next) {
 		next = s->lnext;
 		/* its sipd stopped (or restarted): nobody will delete it */
@@ -525,6 +531,8 @@ session_tick(void *arg)
 		}
 		for (i = 0; i < s->nst; i++)
 			if (s->st[i].used) {
+				kfwd_sync(&s->st[i].leg[0]);	/* what the kernel forwarded */
+				kfwd_sync(&s->st[i].leg[1]);
 				relay_idle_check(&s->st[i].leg[0], now);
 				relay_idle_check(&s->st[i].leg[1], now);
 			}

@@ -354,6 +354,9 @@ tap_record(struct mediad *md, struct session *s, const struct proto_record *m,
 		return EINVAL;	/* an EVS call has no mix to record: only its legs */
 	if (evs)
 		rate = 16000;
+	for (i = 0; i < s->nst; i++)
+		if (s->st[i].used)
+			kfwd_drop(&s->st[i].leg[0]);	/* the tap needs every packet */
 	tc = xcalloc(1, sizeof(*tc));
 	if ((tc->out = recout_new(md, PROTO_REC_CALL, s->call, s->call, rate, owner,
 	    owner_len)) == NULL) {

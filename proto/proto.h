@@ -36,7 +36,7 @@
 #include "proto/proto_msgs.h"
 
 #define PROTO_MAGIC	0x50524c59u	/* "PRLY" */
-#define PROTO_VERSION	2
+#define PROTO_VERSION	3
 #define PROTO_HDR_LEN	16
 
 enum proto_type {

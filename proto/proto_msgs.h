@@ -144,6 +144,9 @@
  *   recorder  1: recd (control.recorder) answered mediad's HELLO within
  *             the last 3 s; 0: it did not (recordings wait in mediad)
  *   recordings  recordings mediad is feeding to recd
+ *   kernel    1: mediad forwards latched legs in the kernel (kfwd), 0: all
+ *             in userspace
+ *   kernel_legs  legs being forwarded in the kernel now
  */
 #define PROTO_FIELDS_media_status(F, m)					\
 	F(m, STR,	node,		0, PROTO_ID_MAX)		\
@@ -154,7 +157,9 @@
 	F(m, U32,	sessions,	0, UINT32_MAX)			\
 	F(m, U32,	load,		0, UINT32_MAX)			\
 	F(m, U32,	recorder,	0, 1)				\
-	F(m, U32,	recordings,	0, UINT32_MAX)
+	F(m, U32,	recordings,	0, UINT32_MAX)			\
+	F(m, U32,	kernel,		0, 1)				\
+	F(m, U32,	kernel_legs,	0, UINT32_MAX)
 
 /*
  * SESSION_UPDATE — sipd to mediad: the SDP of one leg of call (leg 0 the
@@ -228,6 +233,7 @@
  *   rr_lost   cumulative loss that phone reported in RTCP (what it misses)
  *   rr_jitter_us  the jitter that phone reported in RTCP, in µs
  *   latched   "addr:port" RTP comes from, "" until latched
+ *   kernel    1: that phone's RTP is forwarded in the kernel now
  */
 #define PROTO_FIELDS_stats(F, m)					\
 	F(m, STRV,	calls,		0, PROTO_ROWS_MAX)		\
@@ -242,7 +248,8 @@
 	F(m, U32V,	jitter_us,	0, PROTO_ROWS_MAX)		\
 	F(m, U32V,	rr_lost,	0, PROTO_ROWS_MAX)		\
 	F(m, U32V,	rr_jitter_us,	0, PROTO_ROWS_MAX)		\
-	F(m, STRV,	latched,	0, PROTO_ROWS_MAX)
+	F(m, STRV,	latched,	0, PROTO_ROWS_MAX)		\
+	F(m, U32V,	kernel,		0, PROTO_ROWS_MAX)
 
 /*
  * SESSION_TIMEOUT — mediad to sipd, unasked: no RTP has arrived on any

@@ -457,6 +457,8 @@ static const struct sipctl_col sipctl_node_cols[] = {
 	{ "load", "CPU%", FMT_TEXT },
 	{ "recorder", "RECORDER", FMT_TEXT },
 	{ "recordings", "RECORDINGS", FMT_TEXT },
+	{ "kernel", "KERNEL", FMT_TEXT },
+	{ "kernel_legs", "KERNEL-LEGS", FMT_TEXT },
 };
 
 static const struct sipctl_col sipctl_rec_cols[] = {
@@ -481,6 +483,7 @@ static const struct sipctl_col sipctl_stream_cols[] = {
 	{ "lost", "LOST", FMT_TEXT },
 	{ "jitter_ms", "JITTER-MS", FMT_TEXT },
 	{ "latched", "LATCHED", FMT_TEXT },
+	{ "path", "PATH", FMT_TEXT },
 };
 
 static const struct sipctl_col sipctl_room_cols[] = {

@@ -174,6 +174,9 @@ ctl_media_nodes(struct sipd *sd)
 		json_object_set_new(o, "recorder", !ni->live ? json_null() :
 		    json_string(ni->recorder ? "up" : "down"));
 		json_object_set_new(o, "recordings", json_integer(ni->recordings));
+		json_object_set_new(o, "kernel", !ni->live ? json_null() :
+		    json_string(ni->kernel ? "on" : "off"));
+		json_object_set_new(o, "kernel_legs", json_integer(ni->kernel_legs));
 		json_array_append_new(list, o);
 	}
 	return list;
@@ -516,6 +519,7 @@ ctl_stats_row(const struct proto_stats *st, size_t i, const char *node)
 	json_object_set_new(r, "rr_lost", json_integer(st->rr_lost.v[i]));
 	json_object_set_new(r, "rr_jitter_ms", json_real(st->rr_jitter_us.v[i] / 1000.0));
 	json_object_set_new(r, "latched", ctl_jstr(st->latched.v[i]));
+	json_object_set_new(r, "path", json_string(st->kernel.v[i] ? "kernel" : "user"));
 	json_object_set_new(r, "node", ctl_jstr(node));
 	return r;
 }
@@ -622,7 +626,8 @@ ctl_on_stats(struct sipd *sd, const struct proto_msg *m, int err, void *arg)
 		if (st->streams.n == n && st->legs.n == n && st->kinds.n == n &&
 		    st->pkts_in.n == n && st->bytes_in.n == n && st->pkts_out.n == n &&
 		    st->bytes_out.n == n && st->lost.n == n && st->jitter_us.n == n &&
-		    st->rr_lost.n == n && st->rr_jitter_us.n == n && st->latched.n == n)
+		    st->rr_lost.n == n && st->rr_jitter_us.n == n && st->latched.n == n &&
+		    st->kernel.n == n)
 			for (i = 0; i < n; i++)
 				json_array_append_new(p->rows, ctl_stats_row(st, i, node));
 		else

@@ -133,6 +133,8 @@ node_on_status(struct node *nd, const struct proto_media_status *m)
 	nd->info.sessions = m->sessions;
 	nd->info.load = m->load;
 	nd->info.recorder = m->recorder;
+	nd->info.kernel = m->kernel;
+	nd->info.kernel_legs = m->kernel_legs;
 	nd->info.recordings = m->recordings;
 	nd->info.live = 1;
 	if (was_live && old != m->instance)

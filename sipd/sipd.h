@@ -608,6 +608,8 @@ struct node_info {
 	uint64_t	 instance;
 	uint32_t	 capacity, free, sessions, load;
 	uint32_t	 recorder;	/* 1: its recd answers it */
+	uint32_t	 kernel;	/* 1: it forwards latched legs in the kernel */
+	uint32_t	 kernel_legs;	/* ... this many now */
 	uint32_t	 recordings;	/* it feeds recd */
 	uint64_t	 hello_sent;
 };

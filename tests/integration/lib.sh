@@ -313,6 +313,7 @@ users = (
 );
 media: {
   mode = "$media";
+  kernel_interfaces = [ "lo" ];
 $media_extra
 };
 recording: { dir = "$T/recordings"; $rec_extra };

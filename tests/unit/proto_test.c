@@ -192,6 +192,8 @@ sample_media_status(struct proto_msg *m)
 	m->u.media_status.load = 731;
 	m->u.media_status.recorder = 1;
 	m->u.media_status.recordings = 3;
+	m->u.media_status.kernel = 1;
+	m->u.media_status.kernel_legs = 4;
 }
 
 static uint32_t sample_kinds[] = { PROTO_KIND_AUDIO, PROTO_KIND_VIDEO };
@@ -285,6 +287,8 @@ sample_stats(struct proto_msg *m)
 #undef SAMPLE_ROWS_
 	s->latched.n = 3;
 	s->latched.v = (char **)sample_latched;
+	s->kernel.n = 3;
+	s->kernel.v = sample_u32;
 }
 
 static void
@@ -1012,8 +1016,9 @@ craft_session_update(struct craft *c, int which, uint32_t says, uint32_t has, ui
 	craft_seal(c);
 }
 
-/* STATS's 13 lists in wire order: their kinds, and the bytes of one item */
-static const uint8_t stats_kinds[13] = { 4, 6, 6, 6, 7, 7, 7, 7, 7, 6, 6, 6, 4 };
+/* STATS's 14 lists in wire order: their kinds, and the bytes of one item */
+#define STATS_LISTS	14
+static const uint8_t stats_kinds[STATS_LISTS] = { 4, 6, 6, 6, 7, 7, 7, 7, 7, 6, 6, 6, 4, 6 };
 #define STATS_ITEM(k)	((k) == 7 ? 8u : 4u)
 
 /*
@@ -1024,7 +1029,7 @@ static const uint8_t stats_kinds[13] = { 4, 6, 6, 6, 7, 7, 7, 7, 7, 6, 6, 6, 4 }
 static uint8_t *
 stats_craft(size_t which, uint32_t says, uint32_t has, size_t *lenp)
 {
-	size_t len = PROTO_HDR_LEN + 13 * 9 + (size_t)has * STATS_ITEM(stats_kinds[which]);
+	size_t len = PROTO_HDR_LEN + STATS_LISTS * 9 + (size_t)has * STATS_ITEM(stats_kinds[which]);
 	uint8_t *b = calloc(1, len), *w;
 	size_t i, n;
 
@@ -1034,7 +1039,7 @@ stats_craft(size_t which, uint32_t says, uint32_t has, size_t *lenp)
 	be16(b + 6, PROTO_STATS);
 	be32(b + 8, 1);
 	be32(b + 12, (uint32_t)(len - PROTO_HDR_LEN));
-	for (w = b + PROTO_HDR_LEN, i = 0; i < 13; i++) {
+	for (w = b + PROTO_HDR_LEN, i = 0; i < STATS_LISTS; i++) {
 		n = i == which ? (size_t)has * STATS_ITEM(stats_kinds[i]) : 0;
 		w[0] = stats_kinds[i];
 		be32(w + 1, (uint32_t)(4 + n));
@@ -1121,7 +1126,7 @@ START_TEST(test_lists_decode_rows)
 	uint8_t *b;
 	size_t i, len;
 
-	for (i = 0; i < 13; i++) {
+	for (i = 0; i < STATS_LISTS; i++) {
 		ck_assert_msg(stats_craft_decode(i, PROTO_ROWS_MAX + 1, PROTO_ROWS_MAX + 1) == EBADMSG,
 		    "STATS list %zu over the bound", i);
 		ck_assert_msg(stats_craft_decode(i, 3, 2) == EBADMSG, "STATS list %zu says 3", i);
@@ -1134,7 +1139,7 @@ START_TEST(test_lists_decode_rows)
 		    m.u.stats.lost.n + m.u.stats.rr_jitter_us.n + m.u.stats.latched.n +
 		    m.u.stats.legs.n + m.u.stats.kinds.n + m.u.stats.bytes_in.n +
 		    m.u.stats.pkts_out.n + m.u.stats.bytes_out.n + m.u.stats.jitter_us.n +
-		    m.u.stats.rr_lost.n, PROTO_ROWS_MAX);
+		    m.u.stats.rr_lost.n + m.u.stats.kernel.n, PROTO_ROWS_MAX);
 		proto_msg_free(&m);
 		free(b);
 	}
@@ -1167,8 +1172,8 @@ encode_stats(size_t which, size_t n, uint32_t *u32, uint64_t *u64, const char *c
 	struct proto_msg m;
 	struct proto_stats *s = &m.u.stats;
 	struct proto_strv *sv[2] = { &s->calls, &s->latched };
-	struct proto_u32v *l32[6] = { &s->streams, &s->legs, &s->kinds, &s->jitter_us,
-		&s->rr_lost, &s->rr_jitter_us };
+	struct proto_u32v *l32[7] = { &s->streams, &s->legs, &s->kinds, &s->jitter_us,
+		&s->rr_lost, &s->rr_jitter_us, &s->kernel };
 	struct proto_u64v *l64[5] = { &s->pkts_in, &s->bytes_in, &s->pkts_out, &s->bytes_out,
 		&s->lost };
 
@@ -1178,8 +1183,10 @@ encode_stats(size_t which, size_t n, uint32_t *u32, uint64_t *u64, const char *c
 		sv[which == 12]->n = n;
 		sv[which == 12]->v = (char **)strs;
 	} else if (stats_kinds[which] == 6) {
-		l32[which < 4 ? which - 1 : which - 6]->n = n;
-		l32[which < 4 ? which - 1 : which - 6]->v = u32;
+		size_t k = which < 4 ? which - 1 : which < 12 ? which - 6 : 6;
+
+		l32[k]->n = n;
+		l32[k]->v = u32;
 	} else {
 		l64[which - 4]->n = n;
 		l64[which - 4]->v = u64;
@@ -1216,7 +1223,7 @@ START_TEST(test_lists_encode_bounds)
 		ck_assert_int_eq(encode_update(w, 1, NULL, NULL, &buf, &len), EINVAL);
 	}
 
-	for (i = 0; i < 13; i++) {
+	for (i = 0; i < STATS_LISTS; i++) {
 		ck_assert_msg(encode_stats(i, PROTO_ROWS_MAX + 1, u32, u64, strs, &buf, &len) ==
 		    EINVAL, "STATS list %zu over the bound", i);
 		ck_assert_ptr_null(buf);
@@ -1248,6 +1255,7 @@ START_TEST(test_lists_encode_bounds)
 	ROWS_(jitter_us, u32);
 	ROWS_(rr_lost, u32);
 	ROWS_(rr_jitter_us, u32);
+	ROWS_(kernel, u32);
 	ROWS_(latched, (char **)strs);
 #undef ROWS_
 	ck_assert_int_eq(proto_encode(&m, &buf, &len), EMSGSIZE);
@@ -1309,12 +1317,15 @@ START_TEST(test_lists_empty)
 }
 END_TEST
 
+#define STR_(v)	#v
+#define STR(v)	STR_(v)	/* STR(PROTO_VERSION): "3" */
+
 /* ---------------------------------------------------------------- errors, dispatch */
 
 /* every ERROR code: from its errno value, its text, in a refusal */
 START_TEST(test_errcodes)
 {
-	/* a refusal of a SESSION_DELETE (type 35) of version 2 says refusal */
+	/* a refusal of a SESSION_DELETE (type 35) of this version says refusal */
 	static const struct {
 		int		 err;
 		uint32_t	 code;
@@ -1322,7 +1333,7 @@ START_TEST(test_errcodes)
 	} t[] = {
 		{ EBADMSG, PROTO_ERR_MALFORMED, "malformed message", "malformed message" },
 		{ EPROTONOSUPPORT, PROTO_ERR_VERSION, "unsupported protocol version",
-			"protocol version 2 not supported" },
+			"protocol version " STR(PROTO_VERSION) " not supported" },
 		{ ENOMSG, PROTO_ERR_TYPE, "unknown message type", "unknown message type 35" },
 		{ ENOTSUP, PROTO_ERR_UNEXPECTED, "message not accepted here",
 			"message SESSION_DELETE not accepted here" },

@@ -1,0 +1,173 @@
+#!/bin/bash
+# relay_kernel.sh — mediad's in-kernel forwarding (media.kernel, a tc BPF
+# program on lo here; mediad(8) "In-kernel forwarding"), run as root
+# (skipped otherwise, and when this kernel refuses the program: the reason
+# is mediad's log line).  sipp phones with rtpprobe.py sockets, rtp_timeout
+# 3 s.
+#   A  1001 -> 1002, both talk for 5 s (250 packets each way, 1002 skips
+#      two sequence numbers): once both are latched, sipctl media stats
+#      says path=kernel for both legs and sipctl status kernel=on with 2
+#      legs; every packet reaches the other phone byte for byte from
+#      mediad's port; the figures are whole (250 in, 248 in and 2 lost);
+#      5 s of media in the kernel raise no RTP timeout, and the silence
+#      afterwards does (both phones get sipd's BYE, call-end by=timeout
+#      with caller_pkts=250 callee_pkts=248 callee_lost=2).
+#   K  1003 -> 1004 in the kernel, then mediad is SIGKILLed: 4 s later
+#      nothing that 1003 sends reaches 1004 any more (the program stops
+#      when mediad stops beating).
+#   U  mediad restarted with media.kernel = false: 1001 -> 1002 is relayed
+#      by mediad itself (path=user, kernel=off), every packet delivered.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/media.sh"
+need_root_user
+need sipp
+
+TMO=3
+relay_config --pairs 10 --timeout $TMO
+start_sipd || exit 1
+start_mediad m1 || exit 1
+M=$MEDIA_IP
+
+node_kernel() {
+	sipctl --json status 2>/dev/null |
+	    json_print "([(n.get('kernel'), n.get('kernel_legs')) for n in j['media_nodes'] if n.get('node') == 'm1'] or [None])[0]"
+}
+if [ "$(node_kernel)" != '["on", 0]' ]; then
+	diag "sipctl status: $(node_kernel)"
+	diag "mediad: $(grep -h 'kfwd' "$T"/mediad-m1.*.log 2>/dev/null | tail -n 3)"
+	skip "in-kernel forwarding is not available here (see mediad's log line above)"
+	done_testing
+fi
+pass "sipctl status: node m1 forwards in the kernel (kernel on, 0 legs)"
+
+a=$(free_port 2); b=$(free_port 2); ka=$(free_port 2); kb=$(free_port 2)
+probe_start a=$CALLER_IP:$a ac=$CALLER_IP:$((a + 1)) b=$CALLEE_IP:$b bc=$CALLEE_IP:$((b + 1)) \
+    ka=$CALLER_IP:$ka kac=$CALLER_IP:$((ka + 1)) kb=$CALLEE_IP:$kb kbc=$CALLEE_IP:$((kb + 1)) ||
+    exit 1
+
+# call NAME FROM TO A B — FROM calls TO (audio only) and both wait for
+# sipd's BYE; sets CID and the mediad ports MA (facing FROM), MB
+call() {
+	local name=$1 from=$2 to=$3 pa=$4 pb=$5
+	phone "$name-callee" "$to" relay_uas_bye.xml \
+	    $(offer_keys 0 $CALLEE_IP $pb $((pb + 1)) 0 sendrecv) || return 1
+	sipp_start "$name-caller" --user "$from" --to "$to" relay_uac_bye.xml \
+	    $(offer_keys 0 $CALLER_IP $pa $((pa + 1)) 0 sendrecv)
+	CID=$(sipp_callid "$name-caller")
+	if ! wait_trace "$name-caller" 2 sent '^ACK'; then
+		fail "call $name: $from calls $to in relay mode" "$(sipp_diag "$name-caller")" \
+		    "$(sipp_diag "$name-callee")"
+		return 1
+	fi
+	save_msg "$name-inv" "$name-callee" recv '^INVITE'
+	save_msg "$name-200" "$name-caller" recv '^SIP/2.0 200' --has '^CSeq:.*INVITE'
+	MB=$(sdp "$name-inv" audio.port)
+	MA=$(sdp "$name-200" audio.port)
+	pass "call $name: $from calls $to in relay mode (mediad ports $MA and $MB)"
+}
+
+# paths CID — "caller-path callee-path" of the call's audio rows
+paths() {
+	media_rows "$1" | json_print "' '.join(str(r.get('path')) for r in sorted(j, key=lambda r: r['leg']))"
+}
+
+# ------------------------------------------------ A: in the kernel, figures, timeout
+call A 1001 1002 $a $b || exit 1
+acid=$CID
+probe send sock=a to=$M:$MA ssrc=0xA11CE001 count=250 tag=a > /dev/null
+probe send sock=b to=$M:$MB ssrc=0xB0B00001 count=250 skip=100,200 tag=b > /dev/null
+both_kernel() { [ "$(paths "$acid")" = "kernel kernel" ]; }
+if wait_until 30 both_kernel; then
+	pass "call A: once both phones are latched, media stats says path=kernel for both legs"
+else
+	fail "call A: once both phones are latched, media stats says path=kernel for both legs" \
+	    "$(media_rows "$acid")"
+fi
+kernel_legs() { [ "$(node_kernel)" = "[\"on\", $1]" ]; }
+wait_until 30 kernel_legs 2
+check_eq "call A: sipctl status: kernel on, 2 legs in the kernel" '["on", 2]' "$(node_kernel)"
+probe_done a b
+check_relayed "call A: 1002 gets all 250 of 1001's packets unchanged, from mediad's $M:$MB" b a "$M:$MB"
+check_relayed "call A: 1001 gets all 248 of 1002's packets unchanged, from mediad's $M:$MA" a b "$M:$MA"
+check_no_journal "call A: 5 s of media forwarded in the kernel raise no RTP timeout ($TMO s)" \
+    call-end "call=$acid"
+rows=$(media_rows "$acid")
+diag "media stats: $rows"
+if printf '%s' "$rows" | json_test "
+[c['pkts_in'] == 250 and c['bytes_in'] in (250 * 172, 250 * 160) and c['pkts_out'] == 248 and
+c['lost'] == 0 and e['pkts_in'] == 248 and e['pkts_out'] == 250 and e['lost'] == 2 and
+c['latched'] == '$CALLER_IP:$a' and e['latched'] == '$CALLEE_IP:$b' and
+0 <= c['jitter_ms'] < 20 and 0 <= e['jitter_ms'] < 20
+ for c in j if c['leg'] == 'caller' for e in j if e['leg'] == 'callee'] == [True]"; then
+	pass "call A: media stats count what the kernel forwarded: 250 in / 248 out, 248 in / 250 out, 2 lost, jitter < 20 ms"
+else
+	fail "call A: media stats count what the kernel forwarded" "$rows"
+fi
+sipp_wait A-caller
+check_sipp "call A: after the media stopped, 1001 gets sipd's BYE (RTP timeout)" A-caller $?
+sipp_wait A-callee
+check_sipp "call A: ... and 1002 too" A-callee $?
+check_journal "call A: call-end by=timeout with the kernel's packet counts" call-end "call=$acid" \
+    by=timeout caller_pkts=250 callee_pkts=248 caller_lost=0 callee_lost=2
+d=$(journal_get call-end duration "call=$acid")
+if awk -v d="${d:-0}" -v t=$TMO 'BEGIN { exit !(d >= 5 + t - 0.5) }'; then
+	pass "call A: the call lasted the 5 s of media and then the timeout (duration $d s)"
+else
+	fail "call A: the call lasted the 5 s of media and then the timeout" "duration=${d:-none}"
+fi
+wait_until 30 kernel_legs 0
+check_eq "call A: sipctl status: no leg left in the kernel" '["on", 0]' "$(node_kernel)"
+
+# ------------------------------------------------ K: mediad killed
+call K 1003 1004 $ka $kb || exit 1
+kcid=$CID
+probe send sock=ka to=$M:$MA ssrc=0x4A000001 count=0 tag=ka > /dev/null
+probe send sock=kb to=$M:$MB ssrc=0x4B000001 count=0 tag=kb > /dev/null
+k_kernel() { [ "$(paths "$kcid")" = "kernel kernel" ]; }
+if wait_until 30 k_kernel; then
+	pass "call K: in the kernel (path=kernel both ways)"
+else
+	fail "call K: in the kernel (path=kernel both ways)" "$(media_rows "$kcid")"
+fi
+kill_mediad m1
+sleep 4
+mk=$(probe mark sock=kb | json_print "j['mark']")
+sleep 2
+out=$(probe got sock=kb ssrc=0x4A000001 since=$mk)
+if printf '%s' "$out" | json_test "j['pkts'] == 0"; then
+	pass "call K: from 4 s after mediad's SIGKILL, nothing 1003 sends reaches 1004 (the kernel stopped)"
+else
+	fail "call K: from 4 s after mediad's SIGKILL, nothing 1003 sends reaches 1004" "$out"
+fi
+probe stop tag=ka > /dev/null 2>&1
+probe stop tag=kb > /dev/null 2>&1
+sipp_wait K-caller
+check_sipp "call K: sipd ends the call of the lost mediad (BYE to 1003)" K-caller $?
+sipp_wait K-callee
+
+# ------------------------------------------------ U: media.kernel = false
+relay_config --pairs 10 --timeout $TMO --media-more '
+  kernel = false;'
+start_mediad m1 || exit 1
+kernel_off() { [ "$(node_kernel)" = '["off", 0]' ]; }
+wait_until 50 kernel_off
+check_eq "media.kernel = false: sipctl status says kernel off" '["off", 0]' "$(node_kernel)"
+call U 1001 1002 $a $b || exit 1
+ucid=$CID
+mk_a=$(probe mark sock=a | json_print "j['mark']")
+mk_b=$(probe mark sock=b | json_print "j['mark']")
+probe send sock=a to=$M:$MA ssrc=0xA11CE002 count=100 interval=10 tag=ua > /dev/null
+probe send sock=b to=$M:$MB ssrc=0xB0B00002 count=100 interval=10 tag=ub > /dev/null
+probe_done ua ub
+check_relayed "media.kernel = false: 1002 gets 1001's 100 packets from mediad's $M:$MB" b ua "$M:$MB" since=$mk_b
+check_relayed "media.kernel = false: 1001 gets 1002's 100 packets from mediad's $M:$MA" a ub "$M:$MA" since=$mk_a
+check_eq "media.kernel = false: media stats says path=user for both legs" "user user" "$(paths "$ucid")"
+sipp_wait U-caller
+sipp_wait U-callee
+check_journal "media.kernel = false: call-end by=timeout, 100 packets each way" call-end "call=$ucid" \
+    by=timeout caller_pkts=100 callee_pkts=100
+
+stop_mediad m1
+stop_sipd
+done_testing

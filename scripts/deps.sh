@@ -2,11 +2,12 @@
 # scripts/deps.sh — installs what Parley needs to build, run and test, from
 # Debian 12 packages (run as root).  `--runtime` skips the test peers.
 set -e
+# clang and libbpf-dev: mediad's in-kernel forwarding program (mediad/kfwd.bpf.c)
 PKGS="build-essential autoconf automake libtool pkg-config
       libosip2-dev libzmq3-dev libconfig-dev libjansson-dev libjemalloc-dev check
       libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev libspeexdsp-dev
-      libsndfile1-dev"
-# clang and its runtime libraries: the libFuzzer build of tests/fuzz/proto_fuzz
+      libsndfile1-dev clang libbpf-dev"
+# clang's runtime libraries: the libFuzzer build of tests/fuzz/proto_fuzz
 # ffmpeg: an AMR decoder that is not ours, to check what mediad encodes
 # logrotate, systemd (systemd-analyze verify), util-linux (setpriv), dpkg
 # (start-stop-daemon): the service tests (install.sh, sysv.sh, logrotate.sh)

@@ -47,6 +47,7 @@
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KFWD_LEGS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* memory as legs come, not 64 Ki entries up front */
 	__type(key, __u32);			/* mediad's RTP port, host order */
 	__type(value, struct kfwd_leg);
 } kfwd_legs SEC(".maps");
@@ -128,13 +129,13 @@ kfwd_ingress(struct __sk_buff *skb)
 	if (h.ip.version != 4 || h.ip.ihl != 5 || h.ip.protocol != IPPROTO_UDP ||
 	    (h.ip.frag_off & bpf_htons(0x3fff)) != 0)
 		return TC_ACT_UNSPEC;
-	key = bpf_ntohs(h.udp.dest);
-	if ((v = bpf_map_lookup_elem(&kfwd_legs, &key)) == NULL)
-		return TC_ACT_UNSPEC;
 	now = bpf_ktime_get_ns();
 	if ((alive = bpf_map_lookup_elem(&kfwd_alive, &zero)) == NULL ||
 	    now - *alive > KFWD_ALIVE_NS)
 		return TC_ACT_UNSPEC;	/* mediad is gone or stuck: its sockets decide */
+	key = bpf_ntohs(h.udp.dest);
+	if ((v = bpf_map_lookup_elem(&kfwd_legs, &key)) == NULL)
+		return TC_ACT_UNSPEC;
 	if ((v->bind_addr != 0 && h.ip.daddr != v->bind_addr) ||
 	    h.ip.saddr != v->phone_addr || h.udp.source != v->phone_port)
 		return TC_ACT_UNSPEC;	/* not this leg's latched phone */

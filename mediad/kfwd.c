@@ -24,8 +24,11 @@
  *
  * The program is attached with handle 1 and priority media.rtp_ports'
  * first port, which nodes on one host never share; a restarted mediad
- * replaces its predecessor's filter.  At exit the filter is detached if
- * mediad still may; otherwise it stays, idle, until the next start.
+ * replaces its predecessor's filter.  Detaching it needs CAP_NET_ADMIN,
+ * which the serving mediad no longer has: a keeper process, forked at
+ * start, holds that one capability and nothing else (no descriptor but a
+ * pipe from mediad, no input), and removes the filters when the pipe
+ * closes — when mediad exits, however it exits, SIGKILL included.
  */
 #include <errno.h>
 #include <string.h>
@@ -59,7 +62,12 @@ int kfwd_status(const struct mediad *md, uint32_t *legs, uint64_t *run_ns)
 #else
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -87,6 +95,7 @@ struct kfwd {
 	uint32_t		 prio;
 	uint32_t		 bind_addr;	/* network order, 0: any */
 	uint32_t		 nlegs;
+	int			 keeper_fd;	/* the keeper's pipe; -1: none */
 };
 
 static int
@@ -164,10 +173,66 @@ kfwd_detach(struct kfwd *k)
 		    .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = k->prio);
 
-		if (bpf_tc_detach(&hook, &opts) != 0)
-			log_debug("kfwd: filter on interface %d stays (idle): no longer allowed "
-			    "to remove it", k->ifindex[i]);
+		int err = -bpf_tc_detach(&hook, &opts);
+
+		if (err != 0 && err != ENOENT)
+			log_warnx("kfwd: removing the filter from interface %d: %s", k->ifindex[i],
+			    strerror(err));
 	}
+}
+
+/*
+ * The keeper (a child of mediad): keeps CAP_NET_ADMIN alone, waits for
+ * mediad's end of the pipe to close, removes the filters and exits.
+ * Signals meant for mediad (systemd's stop goes to the whole unit) do not
+ * move it: mediad's own exit does.
+ */
+static void
+kfwd_keeper(struct kfwd *k, int rfd)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	char c;
+
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	(void)prctl(PR_SET_NAME, "mediad-kfwd", 0, 0, 0);
+	if (rfd > 3)
+		(void)syscall(SYS_close_range, 3u, (unsigned)rfd - 1, 0u);
+	(void)syscall(SYS_close_range, (unsigned)rfd + 1, ~0u, 0u);
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	memset(d, 0, sizeof(d));
+	d[0].permitted = d[0].effective = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &h, d) != 0)
+		log_warn("kfwd: keeper: capabilities");
+	while (read(rfd, &c, 1) < 0 && errno == EINTR)
+		;
+	kfwd_detach(k);
+	_exit(0);
+}
+
+/* Forks the keeper; mediad keeps the pipe's write end (close-on-exec) until it exits. */
+static int
+kfwd_keeper_start(struct kfwd *k)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return errno;
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return errno;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		kfwd_keeper(k, p[0]);
+	}
+	close(p[0]);
+	k->keeper_fd = p[1];
+	return 0;
 }
 
 static void
@@ -175,6 +240,8 @@ kfwd_free(struct kfwd *k)
 {
 	if (k->obj != NULL)
 		bpf_object__close(k->obj);
+	if (k->keeper_fd >= 0)
+		close(k->keeper_fd);	/* the keeper removes the filters (again) and exits */
 	free(k);
 }
 
@@ -198,6 +265,7 @@ kfwd_open(struct mediad *md)
 	}
 	libbpf_set_print(kfwd_libbpf_log);
 	k = xcalloc(1, sizeof(*k));
+	k->keeper_fd = -1;
 	k->prio = (uint32_t)md->conf->rtp_port_min;
 	if (inet_pton(AF_INET, md->conf->media_bind, &a) == 1)
 		k->bind_addr = a.s_addr;
@@ -231,13 +299,15 @@ kfwd_open(struct mediad *md)
 		if ((err = -bpf_tc_attach(&hook, &opts)) != 0)
 			goto fail_attached;
 	}
+	if ((err = kfwd_keeper_start(k)) != 0)
+		goto fail_attached;
 	md->kfwd = k;
 	kfwd_beat(md);
 	log_info("kfwd: in-kernel forwarding on (tc ingress of %s, priority %u)", names, k->prio);
 	return 0;
 
 fail_attached:
-	k->nifs = i;
+	k->nifs = i < k->nifs ? i : k->nifs;
 	kfwd_detach(k);
 fail:
 	log_info("kfwd: in-kernel forwarding off (%s%s): the userspace relay forwards",
@@ -256,8 +326,7 @@ kfwd_close(struct mediad *md)
 	if (k == NULL)
 		return;
 	(void)bpf_map_update_elem(k->alive_fd, &zero, &never, BPF_ANY);	/* stop at once */
-	kfwd_detach(k);
-	kfwd_free(k);
+	kfwd_free(k);		/* and the keeper removes the filters */
 	md->kfwd = NULL;
 }
 

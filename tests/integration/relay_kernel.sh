@@ -2,8 +2,10 @@
 # relay_kernel.sh — mediad's in-kernel forwarding (media.kernel, a tc BPF
 # program on lo here; mediad(8) "In-kernel forwarding"), run as root
 # (skipped otherwise, and when this kernel refuses the program: the reason
-# is mediad's log line).  sipp phones with rtpprobe.py sockets, rtp_timeout
-# 3 s.
+# is mediad's log line).  The daemons are started as root and drop to the
+# user parley, as the init scripts run them: mediad loads the program as
+# root and fills its table unprivileged.  sipp phones with rtpprobe.py
+# sockets, rtp_timeout 3 s.
 #   A  1001 -> 1002, both talk for 5 s (250 packets each way, 1002 skips
 #      two sequence numbers): once both are latched, sipctl media stats
 #      says path=kernel for both legs and sipctl status kernel=on with 2
@@ -12,9 +14,9 @@
 #      5 s of media in the kernel raise no RTP timeout, and the silence
 #      afterwards does (both phones get sipd's BYE, call-end by=timeout
 #      with caller_pkts=250 callee_pkts=248 callee_lost=2).
-#   K  1003 -> 1004 in the kernel, then mediad is SIGKILLed: 4 s later
-#      nothing that 1003 sends reaches 1004 any more (the program stops
-#      when mediad stops beating).
+#   K  1003 -> 1004 in the kernel, then mediad is SIGKILLed: its keeper
+#      (a child holding only CAP_NET_ADMIN) removes the program from lo
+#      within 2 s, and nothing that 1003 sends reaches 1004 any more.
 #   U  mediad restarted with media.kernel = false: 1001 -> 1002 is relayed
 #      by mediad itself (path=user, kernel=off), every packet delivered.
 set -u
@@ -24,7 +26,9 @@ need_root_user
 need sipp
 
 TMO=3
-relay_config --pairs 10 --timeout $TMO
+relay_config --pairs 10 --timeout $TMO --daemon 'daemon: { user = "parley"; };'
+chgrp parley "$CONF"
+chmod 0640 "$CONF"
 start_sipd || exit 1
 start_mediad m1 || exit 1
 M=$MEDIA_IP
@@ -40,6 +44,24 @@ if [ "$(node_kernel)" != '["on", 0]' ]; then
 	done_testing
 fi
 pass "sipctl status: node m1 forwards in the kernel (kernel on, 0 legs)"
+mpid=${_mediad_pid[m1]}
+check_eq "mediad runs as parley, with no capability left" \
+    "$PARLEY_UID $PARLEY_UID $PARLEY_UID $PARLEY_UID 0000000000000000 0000000000000000 0000000000000000" \
+    "$(awk '/^Uid:/ { printf "%s %s %s %s ", $2, $3, $4, $5 } /^Cap(Prm|Eff|Amb):/ { printf "%s ", $2 }' \
+    "/proc/$mpid/status" | sed 's/ $//')"
+# the keeper: mediad's child that removes the filter when mediad ends
+filter_on_lo() { tc filter show dev lo ingress 2>/dev/null | grep -q "pref $MEDIA_LO .*kfwd_ingress"; }
+kpid=$(pgrep -P "$mpid" -x mediad-kfwd)
+if [ -n "$kpid" ] && filter_on_lo; then
+	pass "mediad's program is attached to lo (tc pref $MEDIA_LO) and its keeper runs (pid $kpid)"
+else
+	fail "mediad's program is attached to lo (tc pref $MEDIA_LO) and its keeper runs" \
+	    "keeper: '${kpid}'" "$(tc filter show dev lo ingress 2>&1 | head -n 20)"
+fi
+check_eq "the keeper holds CAP_NET_ADMIN alone and no descriptor but its pipe (and stdio)" \
+    "0000000000001000 0000000000001000 0000000000000000 0 1 2 pipe" \
+    "$(awk '/^Cap(Prm|Eff|Amb):/ { printf "%s ", $2 }' "/proc/$kpid/status" 2>/dev/null)$(
+    ls /proc/"$kpid"/fd 2>/dev/null | sort -n | awk '$1 > 2 { $1 = "pipe" } { printf "%s ", $1 }' | sed 's/ $//')"
 
 a=$(free_port 2); b=$(free_port 2); ka=$(free_port 2); kb=$(free_port 2)
 probe_start a=$CALLER_IP:$a ac=$CALLER_IP:$((a + 1)) b=$CALLEE_IP:$b bc=$CALLEE_IP:$((b + 1)) \
@@ -131,14 +153,19 @@ else
 	fail "call K: in the kernel (path=kernel both ways)" "$(media_rows "$kcid")"
 fi
 kill_mediad m1
-sleep 4
+if wait_until 20 eval '! filter_on_lo'; then
+	pass "call K: within 2 s of mediad's SIGKILL its keeper has removed the program from lo"
+else
+	fail "call K: within 2 s of mediad's SIGKILL its keeper has removed the program from lo" \
+	    "$(tc filter show dev lo ingress 2>&1 | head -n 20)"
+fi
 mk=$(probe mark sock=kb | json_print "j['mark']")
 sleep 2
 out=$(probe got sock=kb ssrc=0x4A000001 since=$mk)
 if printf '%s' "$out" | json_test "j['pkts'] == 0"; then
-	pass "call K: from 4 s after mediad's SIGKILL, nothing 1003 sends reaches 1004 (the kernel stopped)"
+	pass "call K: after that, nothing 1003 sends reaches 1004 (no phantom forwarding)"
 else
-	fail "call K: from 4 s after mediad's SIGKILL, nothing 1003 sends reaches 1004" "$out"
+	fail "call K: after that, nothing 1003 sends reaches 1004 (no phantom forwarding)" "$out"
 fi
 probe stop tag=ka > /dev/null 2>&1
 probe stop tag=kb > /dev/null 2>&1
@@ -147,8 +174,10 @@ check_sipp "call K: sipd ends the call of the lost mediad (BYE to 1003)" K-calle
 sipp_wait K-callee
 
 # ------------------------------------------------ U: media.kernel = false
-relay_config --pairs 10 --timeout $TMO --media-more '
+relay_config --pairs 10 --timeout $TMO --daemon 'daemon: { user = "parley"; };' --media-more '
   kernel = false;'
+chgrp parley "$CONF"
+chmod 0640 "$CONF"
 start_mediad m1 || exit 1
 kernel_off() { [ "$(node_kernel)" = '["off", 0]' ]; }
 wait_until 50 kernel_off

@@ -39,6 +39,7 @@ _tap_n=0
 _tap_failed=0
 _tap_done=0
 _bg_pids=()		# processes we started: killed on exit if still alive
+_at_exit=()		# commands (eval'd) run on exit once those are gone
 
 # diag TEXT... | diag < file — prints as TAP comments
 diag() {
@@ -119,6 +120,7 @@ _finish() {
 	for pid in "${_bg_pids[@]}"; do
 		_wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null
 	done
+	_run_at_exit
 	echo "1..$_tap_n"
 	if [ $_tap_failed -gt 0 ] || [ "${PARLEY_TEST_KEEP:-0}" = 1 ]; then
 		echo "# temp dir kept: $T"
@@ -127,6 +129,23 @@ _finish() {
 	fi
 	[ $_tap_failed -eq 0 ] && exit 0
 	exit 1
+}
+
+# at_exit CMD — CMD (a string, eval'd) runs when the script exits, however
+# it exits (after the background processes are killed, before the temp dir
+# goes), in the order given; for what a test set up outside its temp dir
+# (network namespaces).  CMD must be harmless when run twice or when what
+# it undoes is already gone.
+at_exit() {
+	_at_exit+=("$1")
+}
+
+_run_at_exit() {
+	local c
+	for c in "${_at_exit[@]}"; do
+		eval "$c" > /dev/null 2>&1
+	done
+	_at_exit=()
 }
 
 # done_testing — call at the end of every test script
@@ -150,6 +169,7 @@ _wait_gone() {
 skip_all() {
 	echo "1..0 # SKIP $1"
 	trap - EXIT
+	_run_at_exit
 	rm -rf "$T"
 	exit 0
 }
@@ -249,6 +269,9 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 #   --auth B                true (default) or false
 #   --media-mode M          media.mode (default p2p: most tests run no mediad)
 #   --media TEXT            extra lines inside media: { } (rtp_ports, bind …)
+#   --kernel-interfaces L   media.kernel_interfaces as written (default
+#                           [ "lo" ]: mediad's forwarding program never
+#                           goes on the host's real interfaces)
 #   --control-media V       control.media as written (default
 #                           "ipc://$T/media.sock"; a list for several nodes)
 #   --user-media U=M        users[].media = M for user U (may be repeated)
@@ -265,7 +288,7 @@ SIPCTL_EP=ipc://$T/sipctl.sock
 write_config() {
 	local file=$CONF nat=10 minexp=2 ttl=300 jfmt=text lvl=debug auth=true
 	local media=p2p media_extra="" ctl_media="\"ipc://$T/media.sock\"" sip_extra="" extra=""
-	local rec_extra=""
+	local rec_extra="" kifs='[ "lo" ]'
 	local daemon="daemon: { user = \"$(id -un)\"; };"
 	local -A uextra=()
 	if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
@@ -282,6 +305,7 @@ write_config() {
 		--auth) auth=$2 ;;
 		--media-mode) media=$2 ;;
 		--media) media_extra=$2 ;;
+		--kernel-interfaces) kifs=$2 ;;
 		--control-media) ctl_media=$2 ;;
 		--user-media) uextra[${2%%=*}]+="media = \"${2#*=}\"; " ;;
 		--user-record) uextra[${2%%=*}]+="record = ${2#*=}; " ;;
@@ -313,7 +337,7 @@ users = (
 );
 media: {
   mode = "$media";
-  kernel_interfaces = [ "lo" ];
+  kernel_interfaces = $kifs;
 $media_extra
 };
 recording: { dir = "$T/recordings"; $rec_extra };
@@ -445,13 +469,16 @@ any(n.get('node') == '$1' and n.get('live') is True and str(n.get('instance')) !
 # media.node must be NODE) in the background, stderr to $T/mediad-NODE.N.log
 # ($MEDIAD_LOG), and waits until sipd lists NODE live, with an instance
 # other than the one it had before (a restart).  A TAP line says whether it
-# came up; returns 1 if not.
+# came up; returns 1 if not.  MEDIAD_WRAP (an array, default empty) is put
+# before the command, e.g. MEDIAD_WRAP=(ip netns exec NS) to run mediad in
+# a network namespace; it must exec mediad (the pid is mediad's).
+MEDIAD_WRAP=()
 start_mediad() {
 	local node=$1 conf=${2:-$CONF} pid i
 	_mediad_runs=$((_mediad_runs + 1))
 	MEDIAD_LOG=$T/mediad-$node.$_mediad_runs.log
 	_mediad_log[$node]=$MEDIAD_LOG
-	"$MEDIAD" -f -c "$conf" 2> "$MEDIAD_LOG" > "$T/mediad-$node.$_mediad_runs.out" &
+	"${MEDIAD_WRAP[@]}" "$MEDIAD" -f -c "$conf" 2> "$MEDIAD_LOG" > "$T/mediad-$node.$_mediad_runs.out" &
 	pid=$!
 	_mediad_pid[$node]=$pid
 	_bg_pids+=("$pid")

@@ -77,9 +77,13 @@ PROBE_CTL=$T/probe.sock
 
 # probe_start NAME=IP:PORT... — the RTP probe with one socket per NAME, in
 # the background (log $T/probe.log); returns 1 (after a failed TAP line)
-# if it does not answer
+# if it does not answer.  PROBE_WRAP (an array, default empty) is put
+# before the command, e.g. PROBE_WRAP=(ip netns exec NS) for the phones'
+# sockets in a network namespace; its control socket is a file, so probe
+# works from anywhere.
+PROBE_WRAP=()
 probe_start() {
-	$RTPPROBE serve --ctl "$PROBE_CTL" "$@" > "$T/probe.log" 2>&1 &
+	"${PROBE_WRAP[@]}" $RTPPROBE serve --ctl "$PROBE_CTL" "$@" > "$T/probe.log" 2>&1 &
 	_bg_pids+=("$!")
 	if $RTPPROBE ctl "$PROBE_CTL" ping --until 'True' --timeout 10 > /dev/null 2>&1; then
 		return 0

@@ -16,7 +16,7 @@
  *   - mediad beats once a second (kfwd_beat): the program forwards only
  *     while the beat is fresh, so a killed mediad does not leave calls
  *     flowing behind sipd's back.
- * What it needs: a kernel with tc BPF and bpf_fib_lookup (Linux 5.x),
+ * What it needs: a kernel with tc BPF and bpf_redirect_neigh (Linux 5.10),
  * CAP_BPF and CAP_NET_ADMIN (or root) at start only — map updates through
  * the descriptors it already holds need none — and media.kernel (default
  * true).  Anything missing: a log line, and the userspace relay does all.

@@ -12,8 +12,11 @@
 #   rtpengine  a fresh rtpengine (Debian rtpengine-daemon), userspace only
 #              (--table=-1), one worker thread, calls set up over its ng
 #              protocol (ngsetup.py: offer + answer per call)
-#   mediad     a fresh mediad, calls set up over its control socket
-#              (mediasetup: SESSION_UPDATE for both legs per call)
+#   mediad-user  a fresh mediad relaying in userspace (media.kernel = false),
+#              calls set up over its control socket (mediasetup:
+#              SESSION_UPDATE for both legs per call)
+#   mediad     the same with in-kernel forwarding (the default): once both
+#              endpoints of a stream are latched, the kernel forwards them
 # Every run: N calls, each two G.711 streams of 50 packets/s (172-byte RTP),
 # WARMUP s of warm-up, WINDOW s measured, 1 s of drain.  The relay runs
 # pinned to CPU RELAY_CPU, rtpload to LOAD_CPU (taskset).  rtpload
@@ -30,7 +33,11 @@
 #               (on loopback, delivering what the relay sends is softirq work on
 #               the relay's CPU, done in the relay's context or, when deferred,
 #               by ksoftirqd); per relayed packet: that CPU time / packets that
-#               came out of the relay in the window
+#               came out of the relay in the window.  For mediad with
+#               in-kernel forwarding, plus the run time of its tc program
+#               (kernel.bpf_stats_enabled=1 during the bench; run_time_ns in
+#               the program's /proc/PID/fdinfo): the program runs in the
+#               softirq of the sending CPU, which no process figure shows
 #   loss        packets sent in the window that never came back, per stream by
 #               RTP sequence number
 #   latency     kernel receive stamp (SO_TIMESTAMPNS) of the receiving endpoint
@@ -49,7 +56,7 @@
 #
 # Environment knobs (defaults):
 #   CALLS="250 500 1000 2000 4000"  concurrent calls per step
-#   RELAYS="rtpengine mediad"       relays to run (the direct baseline always runs)
+#   RELAYS="rtpengine mediad-user mediad"  relays to run (the direct baseline always runs)
 #   WARMUP=5 WINDOW=20              seconds
 #   RELAY_CPU=1 LOAD_CPU=0          CPUs for the relay and for rtpload
 #   LOAD_PORT=4000                  rtpload's first port (two per endpoint)
@@ -81,7 +88,7 @@ MEDIASETUP=$BUILD/tests/bench/mediasetup
 RTPENGINE=${RTPENGINE:-rtpengine}
 
 CALLS=${CALLS:-250 500 1000 2000 4000}
-RELAYS=${RELAYS:-rtpengine mediad}
+RELAYS=${RELAYS:-rtpengine mediad-user mediad}
 WARMUP=${WARMUP:-5}
 WINDOW=${WINDOW:-20}
 RELAY_CPU=${RELAY_CPU:-1}
@@ -109,7 +116,9 @@ LOAD_PID=
 BENCH=media.sh
 . "$HERE/lib.sh"
 
+BPF_STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 cleanup() {
+	sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_WAS" 2>/dev/null
 	[ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null
 	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null
 	stop_relay
@@ -160,9 +169,22 @@ start_rtpengine() {	# tag
 }
 
 start_mediad() {	# tag
-	bench_mediad "$MEDIAD" "$1" "$RELAY_CPU" "$NICE" "$PORT_MIN" "$PORT_MAX" relay
+	KERNEL=true bench_mediad "$MEDIAD" "$1" "$RELAY_CPU" "$NICE" "$PORT_MIN" "$PORT_MAX" relay
 	RELAY_PID=$BENCH_PID
 	SETUP="'$MEDIASETUP' '$BENCH_ENDPOINT'"
+	grep -qs "^prog_type:" /proc/"$RELAY_PID"/fdinfo/* ||
+	    say "  mediad holds no BPF program: in-kernel forwarding is off (mediad -d says why)"
+}
+
+start_mediad-user() {	# tag
+	KERNEL=false bench_mediad "$MEDIAD" "$1" "$RELAY_CPU" "$NICE" "$PORT_MIN" "$PORT_MAX" relay
+	RELAY_PID=$BENCH_PID
+	SETUP="'$MEDIASETUP' '$BENCH_ENDPOINT'"
+}
+
+# bpf_run_ns PID — run time so far (ns) of the BPF programs process PID holds
+bpf_run_ns() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "run_time_ns:" { s += $2 } END { printf "%d", s }'
 }
 
 stop_relay() {
@@ -209,6 +231,7 @@ run() {
 # $OUT/RELAY-N.tTRY.result.  1 when rtpload failed.
 run_try() {
 	local relay=$1 n=$2 tag=$1-$2.t$3 args rc
+	BPF_PID=
 	bench_wait_quiet "$RTPLOAD" "$RELAY_CPU $LOAD_CPU" "$QUIET_WAIT"
 	case $relay in
 	direct) RELAY_PID= ; args=(-d) ;;
@@ -223,8 +246,18 @@ run_try() {
 	nice -n "$NICE" taskset -c "$LOAD_CPU" "$RTPLOAD" -n "$n" -b "$LOAD_PORT" -w "$WARMUP" -t "$WINDOW" \
 	    "${args[@]}" > "$OUT/$tag.result" 2> "$OUT/$tag.rtpload.log" &
 	LOAD_PID=$!
+	if [ "$relay" = mediad ]; then
+		# the window's share of the forwarding program (rtpload sets the calls
+		# up first: its "warm-up" line says when the warm-up begins)
+		( until grep -q "warm-up" "$OUT/$tag.rtpload.log" 2>/dev/null; do sleep 0.05; done
+		  sleep "$WARMUP"; a=$(bpf_run_ns "$RELAY_PID"); sleep "$WINDOW"; b=$(bpf_run_ns "$RELAY_PID")
+		  echo "bpf_pct=$(awk -v a="$a" -v b="$b" -v w="$WINDOW" 'BEGIN { printf "%.1f", (b - a) / 1e9 / w * 100 }')"
+		) > "$OUT/$tag.bpf" 2>/dev/null &
+		BPF_PID=$!
+	fi
 	wait "$LOAD_PID"	# in the background, so that a signal ends the bench at once
 	rc=$?
+	[ -n "$BPF_PID" ] && { wait "$BPF_PID"; BPF_PID=; sed -i "s/^RESULT .*/& $(cat "$OUT/$tag.bpf")/" "$OUT/$tag.result"; }
 	LOAD_PID=
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID" 2>/dev/null; PERF_PID=; }
 	if [ -n "$RELAY_PID" ] && ! kill -0 "$RELAY_PID" 2>/dev/null; then
@@ -255,8 +288,9 @@ load_result() {	# relay n file
 	# packets the relay sent per second: all it was offered but what it lost
 	R[$relay,$n,out_pps]=$(awk -v e="${R[$relay,$n,expected]}" -v l="${R[$relay,$n,rloss]}" -v w="$WINDOW" \
 	    'BEGIN { printf "%d", e * (1 - l / 100) / w }')
-	# the relay's CPU: the process and its CPU's ksoftirqd; per packet out
-	R[$relay,$n,cpu]=$(awk -v a="${R[$relay,$n,relay_cpu_pct]}" -v b="${R[$relay,$n,softirqd_pct]}" 'BEGIN { printf "%.1f", a + b }')
+	# the relay's CPU: the process, its CPU's ksoftirqd and its BPF program; per packet out
+	R[$relay,$n,cpu]=$(awk -v a="${R[$relay,$n,relay_cpu_pct]}" -v b="${R[$relay,$n,softirqd_pct]}" \
+	    -v c="${R[$relay,$n,bpf_pct]:-0}" 'BEGIN { printf "%.1f", a + b + c }')
 	R[$relay,$n,us]=$(awk -v c="${R[$relay,$n,cpu]}" -v p="${R[$relay,$n,out_pps]}" 'BEGIN { if (p > 0) printf "%.2f", c / 100 * 1e6 / p; else print "-" }')
 }
 
@@ -300,7 +334,7 @@ us_fmt() {	# µs -> "85 µs", "1.25 ms" or "120 ms"
 
 table() {
 	local n relay note tool
-	echo "| calls | relay | packets/s out (target) | relay CPU, % of one core (of it ksoftirqd) | CPU µs per relayed packet | loss % | latency p50 / p99 | added latency p50 / p99 | rtpload: packets/s sent, work, send lateness p99 | waiting for their CPU: relay / rtpload, % of the window |"
+	echo "| calls | relay | packets/s out (target) | relay CPU, % of one core (of it ksoftirqd; in-kernel program) | CPU µs per relayed packet | loss % | latency p50 / p99 | added latency p50 / p99 | rtpload: packets/s sent, work, send lateness p99 | waiting for their CPU: relay / rtpload, % of the window |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $CALLS; do
 		for relay in direct $RELAYS; do
@@ -316,7 +350,7 @@ table() {
 			if [ "$relay" = direct ]; then
 				echo "| $n | direct (baseline) | $(val "$relay" "$n" out_pps) ($(val "$relay" "$n" target_pps)) | - | - | $(awk -v l="$(val "$relay" "$n" rloss)" 'BEGIN { printf "%g", l }')$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | - | $tool | - / $(val "$relay" "$n" tool_wait_pct) %; before the runs the relay's CPU lost ${R[probe,$n,cpu$RELAY_CPU,taken_pct]:-?} % to others, ${R[probe,$n,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s$note |"
 			else
-				echo "| $n | $relay | $(val "$relay" "$n" out_pps) ($(val "$relay" "$n" target_pps)) | $(val "$relay" "$n" cpu) ($(val "$relay" "$n" softirqd_pct)) | $(val "$relay" "$n" us) | $(awk -v l="$(val "$relay" "$n" rloss)" 'BEGIN { printf "%g", l }')$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | $(us_fmt "$(added "$relay" "$n" p50)") / $(us_fmt "$(added "$relay" "$n" p99)") | $tool | $(val "$relay" "$n" relay_wait_pct) / $(val "$relay" "$n" tool_wait_pct) %$note |"
+				echo "| $n | $relay | $(val "$relay" "$n" out_pps) ($(val "$relay" "$n" target_pps)) | $(val "$relay" "$n" cpu) ($(val "$relay" "$n" softirqd_pct)$([ -n "$(val "$relay" "$n" bpf_pct)" ] && echo "; $(val "$relay" "$n" bpf_pct)")) | $(val "$relay" "$n" us) | $(awk -v l="$(val "$relay" "$n" rloss)" 'BEGIN { printf "%g", l }')$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | $(us_fmt "$(added "$relay" "$n" p50)") / $(us_fmt "$(added "$relay" "$n" p99)") | $tool | $(val "$relay" "$n" relay_wait_pct) / $(val "$relay" "$n" tool_wait_pct) %$note |"
 			fi
 		done
 	done
@@ -483,6 +517,7 @@ else
 		printf "%s='%s'\n" "$v" "${!v}"
 	done > "$OUT/params"
 	say "parley media bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"
+	sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null || say "cannot set kernel.bpf_stats_enabled: mediad's program time is not counted"
 	for n in $CALLS; do
 		say "== $n calls"
 		probe "$n"

@@ -914,6 +914,8 @@ main(int argc, char **argv)
 	w0 = t0 + (uint64_t)(warmup * 1e9);
 	w1 = w0 + (uint64_t)(window * 1e9);
 	stop_at = w1 + DRAIN_NS;
+	/* for scripts that sample something over the window (media.sh: BPF run time) */
+	fprintf(stderr, "rtpload: warm-up: %zu calls, sending\n", (size_t)ncalls);
 	due = t0 + phase[0];
 
 	for (;;) {

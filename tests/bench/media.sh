@@ -74,6 +74,9 @@
 #   RAW=1                           rtpload -R (raw socket sends); 0: sendto per endpoint
 #   PERF=0                          1: perf record -g mediad during its window at
 #                                   each N (perf.data under $OUT)
+#   SPLIT_FROM=2000                 from this many calls on, the direct baseline and
+#                                   mediad with in-kernel forwarding are loaded by two
+#                                   rtpload (half the calls each, one per CPU); 0: never
 #   NO_DOC=0
 #   REPORT_FROM=DIR                 no runs: the table, notes and doc section from
 #                                   an earlier run's output directory (its settings)
@@ -103,6 +106,7 @@ NICE=${NICE:-0}
 RAW=${RAW:-1}
 PERF=${PERF:-0}
 NO_DOC=${NO_DOC:-0}
+SPLIT_FROM=${SPLIT_FROM:-2000}
 REPORT_FROM=${REPORT_FROM:-}
 
 read -r PORT_MIN PORT_MAX <<< "$RELAY_PORTS"
@@ -121,6 +125,7 @@ cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_WAS" 2>/dev/null
 	[ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null
 	[ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null
+	[ -n "${LOAD2_PID:-}" ] && kill -TERM "$LOAD2_PID" 2>/dev/null
 	stop_relay
 }
 trap cleanup EXIT
@@ -227,11 +232,37 @@ run() {
 	    "${R[$relay,$n,tool_work_pct]}" "${R[$relay,$n,late_p99_us]}" $((best + 1)) | tee -a "$OUT/runs.txt" >&2
 }
 
+# split_load RELAY N — two rtpload for this run?  From SPLIT_FROM calls on, one
+# rtpload cannot offer the load alone (~200,000 packets/s sent and received on
+# one core here); the direct baseline and mediad forwarding in the kernel
+# (whose work runs in the senders' softirq, counted apart) then get two, one
+# per CPU.  A userspace relay needs RELAY_CPU for itself: it keeps one.
+split_load() {
+	[ "$SPLIT_FROM" -gt 0 ] && [ "$2" -ge "$SPLIT_FROM" ] && { [ "$1" = direct ] || [ "$1" = mediad ]; }
+}
+
+# merge_results A B — one RESULT line from two rtpload's: counts and rates
+# added, latencies and lateness the worse of the two (not a true merged
+# percentile: an upper bound), the relay's CPU from the first
+merge_results() {
+	awk '
+	/^RESULT / { f++; for (i = 2; i <= NF; i++) { split($i, kv, "="); k = kv[1]; v = kv[2];
+		if (f == 1) order[++n] = k;
+		if (k ~ /^(calls|target_pps|sent_pps|recv_pps|expected|received|lost|lossy_streams|dead_streams|dup|reorder|old|foreign|wrongsrc|short|nostamp|send_err|recv_err|drops_tool|drops_other)$/)
+			val[k] += v;
+		else if (k ~ /^(lat_|late_|lag_|max_stream_lost|tool_cpu_pct|tool_work_pct|tool_wait_pct)/)
+			{ if (!(k in val) || v + 0 > val[k] + 0) val[k] = v }
+		else if (f == 1) val[k] = v } }
+	END { if (f != 2) exit 1; val["loss_pct"] = val["expected"] > 0 ? sprintf("%.4f", 100 * val["lost"] / val["expected"]) : 0;
+		val["split"] = 2; order[++n] = "split";
+		printf "RESULT"; for (i = 1; i <= n; i++) printf " %s=%s", order[i], val[order[i]]; printf "\n" }' "$1" "$2"
+}
+
 # One try: a fresh relay (unless direct), rtpload; its RESULT line in
 # $OUT/RELAY-N.tTRY.result.  1 when rtpload failed.
 run_try() {
 	local relay=$1 n=$2 tag=$1-$2.t$3 args rc
-	BPF_PID=
+	BPF_PID= LOAD2_PID=
 	bench_wait_quiet "$RTPLOAD" "$RELAY_CPU $LOAD_CPU" "$QUIET_WAIT"
 	case $relay in
 	direct) RELAY_PID= ; args=(-d) ;;
@@ -243,9 +274,21 @@ run_try() {
 		    -- sleep "$WINDOW" ) > /dev/null 2>&1 &
 		PERF_PID=$!
 	fi
-	nice -n "$NICE" taskset -c "$LOAD_CPU" "$RTPLOAD" -n "$n" -b "$LOAD_PORT" -w "$WARMUP" -t "$WINDOW" \
-	    "${args[@]}" > "$OUT/$tag.result" 2> "$OUT/$tag.rtpload.log" &
-	LOAD_PID=$!
+	if split_load "$relay" "$n"; then
+		# half the calls each from two rtpload, one per CPU (see SPLIT_FROM)
+		local h=$((n / 2))
+		nice -n "$NICE" taskset -c "$LOAD_CPU" "$RTPLOAD" -n "$h" -b "$LOAD_PORT" -w "$WARMUP" -t "$WINDOW" \
+		    "${args[@]}" > "$OUT/$tag.result.1" 2> "$OUT/$tag.rtpload.log" &
+		LOAD_PID=$!
+		nice -n "$NICE" taskset -c "$RELAY_CPU" "$RTPLOAD" -n "$((n - h))" -i "$h" \
+		    -b "$((LOAD_PORT + 4 * h + 64))" -w "$WARMUP" -t "$WINDOW" \
+		    "${args[@]}" > "$OUT/$tag.result.2" 2> "$OUT/$tag.rtpload2.log" &
+		LOAD2_PID=$!
+	else
+		nice -n "$NICE" taskset -c "$LOAD_CPU" "$RTPLOAD" -n "$n" -b "$LOAD_PORT" -w "$WARMUP" -t "$WINDOW" \
+		    "${args[@]}" > "$OUT/$tag.result" 2> "$OUT/$tag.rtpload.log" &
+		LOAD_PID=$!
+	fi
 	if [ "$relay" = mediad ]; then
 		# the window's share of the forwarding program (rtpload sets the calls
 		# up first: its "warm-up" line says when the warm-up begins)
@@ -257,6 +300,11 @@ run_try() {
 	fi
 	wait "$LOAD_PID"	# in the background, so that a signal ends the bench at once
 	rc=$?
+	if [ -n "$LOAD2_PID" ]; then
+		wait "$LOAD2_PID" || rc=$?
+		LOAD2_PID=
+		merge_results "$OUT/$tag.result.1" "$OUT/$tag.result.2" > "$OUT/$tag.result"
+	fi
 	[ -n "$BPF_PID" ] && { wait "$BPF_PID"; BPF_PID=; sed -i "s/^RESULT .*/& $(cat "$OUT/$tag.bpf")/" "$OUT/$tag.result"; }
 	LOAD_PID=
 	[ -n "$PERF_PID" ] && { wait "$PERF_PID" 2>/dev/null; PERF_PID=; }
@@ -289,6 +337,8 @@ load_result() {	# relay n file
 	R[$relay,$n,out_pps]=$(awk -v e="${R[$relay,$n,expected]}" -v l="${R[$relay,$n,rloss]}" -v w="$WINDOW" \
 	    'BEGIN { printf "%d", e * (1 - l / 100) / w }')
 	# the relay's CPU: the process, its CPU's ksoftirqd and its BPF program; per packet out
+	# (with two rtpload, the relay CPU's ksoftirqd works for the second one: not counted)
+	[ -n "${R[$relay,$n,split]:-}" ] && R[$relay,$n,softirqd_pct]=0
 	R[$relay,$n,cpu]=$(awk -v a="${R[$relay,$n,relay_cpu_pct]}" -v b="${R[$relay,$n,softirqd_pct]}" \
 	    -v c="${R[$relay,$n,bpf_pct]:-0}" 'BEGIN { printf "%.1f", a + b + c }')
 	R[$relay,$n,us]=$(awk -v c="${R[$relay,$n,cpu]}" -v p="${R[$relay,$n,out_pps]}" 'BEGIN { if (p > 0) printf "%.2f", c / 100 * 1e6 / p; else print "-" }')
@@ -346,6 +396,7 @@ table() {
 			[ -n "$(val "$relay" "$n" died)" ] && note="$note (relay died)"
 			[ "$(val "$relay" "$n" try)" -gt 0 ] 2>/dev/null && note="$note (try $(( $(val "$relay" "$n" try) + 1 )))"
 			[ -n "$(val "$relay" "$n" disturbed)" ] && note="$note (disturbed)"
+			[ -n "$(val "$relay" "$n" split)" ] && note="$note (two rtpload, one per CPU)"
 			tool="$(val "$relay" "$n" sent_pps), $(val "$relay" "$n" tool_work_pct) %, $(us_fmt "$(val "$relay" "$n" late_p99_us)")"
 			if [ "$relay" = direct ]; then
 				echo "| $n | direct (baseline) | $(val "$relay" "$n" out_pps) ($(val "$relay" "$n" target_pps)) | - | - | $(awk -v l="$(val "$relay" "$n" rloss)" 'BEGIN { printf "%g", l }')$(val "$relay" "$n" lossnote) | $(us_fmt "$(val "$relay" "$n" lat_p50_us)") / $(us_fmt "$(val "$relay" "$n" lat_p99_us)") | - | $tool | - / $(val "$relay" "$n" tool_wait_pct) %; before the runs the relay's CPU lost ${R[probe,$n,cpu$RELAY_CPU,taken_pct]:-?} % to others, ${R[probe,$n,cpu$RELAY_CPU,gaps_1ms_per_s]:-?} gaps > 1 ms/s$note |"
@@ -396,14 +447,15 @@ notes() {
 	for n in $CALLS; do
 		for r in direct $RELAYS; do
 			has "$r" "$n" || continue
-			if awk -v s="$(val "$r" "$n" sent_pps)" -v m="$max" 'BEGIN { exit !(s > m) }'; then
+			if [ -z "$(val "$r" "$n" split)" ] &&
+			    awk -v s="$(val "$r" "$n" sent_pps)" -v m="$max" 'BEGIN { exit !(s > m) }'; then
 				max=$(val "$r" "$n" sent_pps)
 			fi
 			awk -v s="$(val "$r" "$n" sent_pps)" -v t="$(val "$r" "$n" target_pps)" 'BEGIN { exit !(s < 0.99 * t) }' &&
 			    case " $maxn " in *" $n "*) ;; *) maxn="$maxn $n" ;; esac
 		done
 	done
-	[ -n "$maxn" ] && echo "- rtpload could not offer the full load at$(echo $maxn | sed 's/ /, /g; s/^/ /') calls: on one core of this machine it sends at most about $max packets/s while receiving as many (about $((max / 100)) calls); the rows there show how the relays behave overloaded, not N calls."
+	[ -n "$maxn" ] && echo "- rtpload could not offer the full load at$(echo $maxn | sed 's/ /, /g; s/^/ /') calls in the rows short of their target: on one core of this machine it sends at most about $max packets/s while receiving as many (about $((max / 100)) calls), and two of them (one per CPU, where marked) about twice that while the machine has no CPU left for anything else; those rows show how the relays behave overloaded, not N calls."
 	c=
 	for n in $CALLS; do
 		for r in direct $RELAYS; do
@@ -460,6 +512,19 @@ write_doc() {	# table file
 		echo "  delivers the packet into the receiving socket (softirq work on the sender's CPU, in the"
 		echo "  sender's context or, when deferred, in ksoftirqd), so this includes the kernel's receive"
 		echo "  path for what the relay sends, for both relays alike."
+		echo "- *mediad* forwards latched streams in the kernel (\`media.kernel\`, the default): its tc"
+		echo "  program runs in the softirq of the CPU that sent the packet, which no process figure"
+		echo "  shows, so its run time over the window (\`run_time_ns\` of the program, from mediad's"
+		echo "  \`/proc/PID/fdinfo\`, with \`kernel.bpf_stats_enabled=1\` during the bench; it includes the"
+		echo "  stats' own clock reads) is added to mediad's process CPU (the second figure in brackets)."
+		echo "  What it saves (mediad's receive and send system calls, a second trip through loopback) is"
+		echo "  simply not spent.  *mediad-user* is the same mediad with \`media.kernel = false\`."
+		echo "- From $SPLIT_FROM calls on, one rtpload cannot offer the load alone (it sends and receives"
+		echo "  ~200,000 packets/s at most on one core here), so the *direct* baseline and *mediad* are"
+		echo "  loaded by two rtpload, half the calls each, one per CPU (marked in the table; latency and"
+		echo "  lateness are then the worse of the two, the relay CPU's ksoftirqd is not counted: it works"
+		echo "  for the second rtpload).  rtpengine and mediad-user need the relay's CPU for themselves"
+		echo "  and keep one rtpload: their rows there show them overloaded."
 		echo "- *Loss*: per stream, packets sent in the window minus the distinct ones (by RTP sequence"
 		echo "  number) that came back, over all streams; rtpload keeps reading after the window until"
 		echo "  nothing more comes, and packets its own full sockets dropped (\`/proc/net/udp\`) are shown"
@@ -513,7 +578,7 @@ if [ -n "$REPORT_FROM" ]; then
 	done
 else
 	RUN_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-	for v in CALLS RELAYS WARMUP WINDOW RELAY_CPU LOAD_CPU RAW NICE DISTURBED RETRIES QUIET_WAIT RUN_DATE; do
+	for v in CALLS RELAYS WARMUP WINDOW RELAY_CPU LOAD_CPU RAW NICE DISTURBED RETRIES QUIET_WAIT SPLIT_FROM RUN_DATE; do
 		printf "%s='%s'\n" "$v" "${!v}"
 	done > "$OUT/params"
 	say "parley media bench: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), output in $OUT"

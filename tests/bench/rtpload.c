@@ -139,6 +139,7 @@ struct cpu_snap {
 static struct ep	*eps;
 static uint32_t		 neps;
 static uint32_t		 ncalls;
+static uint32_t		 call_base;	/* -i: the first call's number for the setup command */
 static uint64_t		*phase;		/* per endpoint, ns into the period */
 static uint32_t		 run_id;
 static int64_t		 real_minus_mono;	/* ns */
@@ -405,12 +406,13 @@ setup_run(const char *cmd)
 		die("fdopen: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < ncalls; i++)
-		fprintf(w, "%u %u %u\n", i, eps[2 * i].port, eps[2 * i + 1].port);
+		fprintf(w, "%u %u %u\n", call_base + i, eps[2 * i].port, eps[2 * i + 1].port);
 	if (fclose(w) != 0)
 		die("writing to the setup command: %s", strerror(errno));
 	seen = calloc(ncalls, 1);
 	while (fgets(line, sizeof(line), r) != NULL) {
-		if (sscanf(line, "%u %u %u", &call, &pa, &pb) != 3 || call >= ncalls)
+		if (sscanf(line, "%u %u %u", &call, &pa, &pb) != 3 || call < call_base ||
+		    (call -= call_base) >= ncalls)
 			die("setup command said: %s", line);
 		if (seen[call]++)
 			die("setup command answered call %u twice", call);
@@ -780,9 +782,11 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: rtpload -n CALLS (-d | -s 'SETUP COMMAND') [-p RELAY_PID [-c CPU]] [-P PID]\n"
-	    "               [-b FIRST_PORT] [-w WARMUP_S] [-t WINDOW_S] [-R] [-S [-g TICK_US]]\n"
+	    "               [-b FIRST_PORT] [-i FIRST_CALL] [-w WARMUP_S] [-t WINDOW_S] [-R] [-S [-g TICK_US]]\n"
 	    "       rtpload -G SECONDS\n"
 	    "  -d  baseline: the two endpoints of a call send to each other\n"
+	    "  -i  number the calls for the setup command from FIRST_CALL (default 0), so that\n"
+	    "      two rtpload share one relay\n"
 	    "  -s  setup command (sh -c): reads 'CALL CALLER_PORT CALLEE_PORT' lines,\n"
 	    "      prints 'CALL PORT_A PORT_B' lines (relay ports on 127.0.0.1)\n"
 	    "  -p  the relay's pid, for its CPU over the window\n"
@@ -823,9 +827,10 @@ main(int argc, char **argv)
 	double wall, relay_pct, relay_us, self_pct, loss_pct, work_pct, sirq_pct;
 	double rwait_pct, swait_pct;
 
-	while ((ch = getopt(argc, argv, "n:ds:p:P:b:w:t:g:SRc:G:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:i:ds:p:P:b:w:t:g:SRc:G:")) != -1) {
 		switch (ch) {
 		case 'n': ncalls = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'i': call_base = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'd': direct = 1; break;
 		case 's': setup = optarg; break;
 		case 'p': relay = (pid_t)strtol(optarg, NULL, 10); break;

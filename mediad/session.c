@@ -322,6 +322,8 @@ session_update(struct mediad *md, const struct proto_session_update *u, const vo
 		l->sdp_rtcp = rtcp[i];
 		l->sdp_len = len[i];
 		l->dir = (int)u->dirs.v[i];
+		if (l->clock != (u->clocks.v[i] ? u->clocks.v[i] : 8000))
+			kfwd_drop(l);	/* the kernel's jitter uses the clock: back in with the new one */
 		l->clock = u->clocks.v[i] ? u->clocks.v[i] : 8000;
 		if (u->ports.v[i] == 0) {
 			/* this side refuses the stream now: nothing goes to it */

@@ -12,7 +12,8 @@
 #       `systemd-analyze security --offline` stays low, and they have what
 #       the service needs (Type=notify, ExecReload with HUP, User=parley,
 #       Restart=on-failure, the directories, the hardening, and
-#       CAP_NET_BIND_SERVICE for sipd only, the recordings for recd);
+#       CAP_NET_BIND_SERVICE for sipd, CAP_BPF and CAP_NET_ADMIN for mediad's
+#       start, none for recd, the recordings for recd);
 #   (c) the installed man pages: `man -l` renders each with no warning, and
 #       man finds each by name in the installed tree;
 #   (d) a second `make install` keeps an edited parley.conf; `make
@@ -131,9 +132,13 @@ grep -qx "LogsDirectory=parley" "$U/parley-sipd.service" || bad="$bad sipd: no L
 grep -qx "AmbientCapabilities=CAP_NET_BIND_SERVICE" "$U/parley-sipd.service" &&
     grep -qx "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" "$U/parley-sipd.service" ||
     bad="$bad sipd: not CAP_NET_BIND_SERVICE alone;"
-grep -qx "CapabilityBoundingSet=" "$U/parley-mediad.service" &&
-    ! grep -q "AmbientCapabilities" "$U/parley-mediad.service" ||
-    bad="$bad mediad: has capabilities;"
+# mediad: the two its start needs to load and attach its forwarding program
+# (it gives them up before it serves: relay_kernel.sh), and the bpf(2) and
+# capset(2) calls that @privileged would refuse
+grep -qx "AmbientCapabilities=CAP_BPF CAP_NET_ADMIN" "$U/parley-mediad.service" &&
+    grep -qx "CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN" "$U/parley-mediad.service" &&
+    grep -qx "SystemCallFilter=bpf capset" "$U/parley-mediad.service" ||
+    bad="$bad mediad: not CAP_BPF and CAP_NET_ADMIN alone, or bpf/capset filtered;"
 grep -qx "CapabilityBoundingSet=" "$U/parley-recd.service" &&
     ! grep -q "AmbientCapabilities" "$U/parley-recd.service" ||
     bad="$bad recd: has capabilities;"
@@ -142,7 +147,7 @@ grep -qx "StateDirectory=parley/recordings" "$U/parley-recd.service" ||
 grep -qx "Wants=parley-sipd.service parley-mediad.service parley-recd.service" "$U/parley.target" &&
     grep -qx "WantedBy=multi-user.target" "$U/parley.target" ||
     bad="$bad parley.target: does not want both services, or is not wanted by multi-user.target;"
-result "the units: notify, reload by HUP, restart on failure, user parley, directories, hardening, CAP_NET_BIND_SERVICE for sipd only, the recordings for recd, parley.target" "$bad"
+result "the units: notify, reload by HUP, restart on failure, user parley, directories, hardening, CAP_NET_BIND_SERVICE for sipd, CAP_BPF+CAP_NET_ADMIN for mediad, none for recd, the recordings for recd, parley.target" "$bad"
 
 # ------------------------------------------------------------ (c) man pages
 if ! command -v man > /dev/null 2>&1; then

@@ -240,3 +240,32 @@ media_row() {
 call_listed() {
 	sipctl --json calls 2>/dev/null | json_test "any(c.get('call_id') == '$1' for c in j['calls'])"
 }
+
+# ------------------------------------------------ in-kernel forwarding
+
+# node_kernel — ["on"|"off", legs in the kernel] of node m1 (sipctl status)
+node_kernel() {
+	sipctl --json status 2>/dev/null |
+	    json_print "([(n.get('kernel'), n.get('kernel_legs')) for n in j['media_nodes'] if n.get('node') == 'm1'] or [None])[0]"
+}
+
+# kernel_legs N — node m1 forwards in the kernel with N legs there
+kernel_legs() { [ "$(node_kernel)" = "[\"on\", $1]" ]; }
+
+# need_kernel DESC — TAP line DESC if node m1 forwards in the kernel (0
+# legs); else the reason from mediad's log and a skip of the rest
+need_kernel() {
+	if kernel_legs 0; then
+		pass "$1"
+		return 0
+	fi
+	diag "sipctl status: $(node_kernel)"
+	diag "mediad: $(grep -h 'kfwd' "$T"/mediad-m1.*.log 2>/dev/null | tail -n 3)"
+	skip "in-kernel forwarding is not available here (see mediad's log line above)"
+	done_testing
+}
+
+# leg_paths CALL-ID — "caller-path callee-path" of the call's rows ("kernel", "user")
+leg_paths() {
+	media_rows "$1" | json_print "' '.join(str(r.get('path')) for r in sorted(j, key=lambda r: r['leg']))"
+}

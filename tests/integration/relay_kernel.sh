@@ -33,17 +33,7 @@ start_sipd || exit 1
 start_mediad m1 || exit 1
 M=$MEDIA_IP
 
-node_kernel() {
-	sipctl --json status 2>/dev/null |
-	    json_print "([(n.get('kernel'), n.get('kernel_legs')) for n in j['media_nodes'] if n.get('node') == 'm1'] or [None])[0]"
-}
-if [ "$(node_kernel)" != '["on", 0]' ]; then
-	diag "sipctl status: $(node_kernel)"
-	diag "mediad: $(grep -h 'kfwd' "$T"/mediad-m1.*.log 2>/dev/null | tail -n 3)"
-	skip "in-kernel forwarding is not available here (see mediad's log line above)"
-	done_testing
-fi
-pass "sipctl status: node m1 forwards in the kernel (kernel on, 0 legs)"
+need_kernel "sipctl status: node m1 forwards in the kernel (kernel on, 0 legs)"
 mpid=${_mediad_pid[m1]}
 check_eq "mediad runs as parley, with no capability left" \
     "$PARLEY_UID $PARLEY_UID $PARLEY_UID $PARLEY_UID 0000000000000000 0000000000000000 0000000000000000" \
@@ -89,24 +79,18 @@ call() {
 	pass "call $name: $from calls $to in relay mode (mediad ports $MA and $MB)"
 }
 
-# paths CID — "caller-path callee-path" of the call's audio rows
-paths() {
-	media_rows "$1" | json_print "' '.join(str(r.get('path')) for r in sorted(j, key=lambda r: r['leg']))"
-}
-
 # ------------------------------------------------ A: in the kernel, figures, timeout
 call A 1001 1002 $a $b || exit 1
 acid=$CID
 probe send sock=a to=$M:$MA ssrc=0xA11CE001 count=250 tag=a > /dev/null
 probe send sock=b to=$M:$MB ssrc=0xB0B00001 count=250 skip=100,200 tag=b > /dev/null
-both_kernel() { [ "$(paths "$acid")" = "kernel kernel" ]; }
+both_kernel() { [ "$(leg_paths "$acid")" = "kernel kernel" ]; }
 if wait_until 30 both_kernel; then
 	pass "call A: once both phones are latched, media stats says path=kernel for both legs"
 else
 	fail "call A: once both phones are latched, media stats says path=kernel for both legs" \
 	    "$(media_rows "$acid")"
 fi
-kernel_legs() { [ "$(node_kernel)" = "[\"on\", $1]" ]; }
 wait_until 30 kernel_legs 2
 check_eq "call A: sipctl status: kernel on, 2 legs in the kernel" '["on", 2]' "$(node_kernel)"
 probe_done a b
@@ -146,7 +130,7 @@ call K 1003 1004 $ka $kb || exit 1
 kcid=$CID
 probe send sock=ka to=$M:$MA ssrc=0x4A000001 count=0 tag=ka > /dev/null
 probe send sock=kb to=$M:$MB ssrc=0x4B000001 count=0 tag=kb > /dev/null
-k_kernel() { [ "$(paths "$kcid")" = "kernel kernel" ]; }
+k_kernel() { [ "$(leg_paths "$kcid")" = "kernel kernel" ]; }
 if wait_until 30 k_kernel; then
 	pass "call K: in the kernel (path=kernel both ways)"
 else
@@ -191,7 +175,7 @@ probe send sock=b to=$M:$MB ssrc=0xB0B00002 count=100 interval=10 tag=ub > /dev/
 probe_done ua ub
 check_relayed "media.kernel = false: 1002 gets 1001's 100 packets from mediad's $M:$MB" b ua "$M:$MB" since=$mk_b
 check_relayed "media.kernel = false: 1001 gets 1002's 100 packets from mediad's $M:$MA" a ub "$M:$MA" since=$mk_a
-check_eq "media.kernel = false: media stats says path=user for both legs" "user user" "$(paths "$ucid")"
+check_eq "media.kernel = false: media stats says path=user for both legs" "user user" "$(leg_paths "$ucid")"
 sipp_wait U-caller
 sipp_wait U-callee
 check_journal "media.kernel = false: call-end by=timeout, 100 packets each way" call-end "call=$ucid" \

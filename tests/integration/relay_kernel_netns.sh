@@ -98,17 +98,7 @@ start_sipd || exit 1
 MEDIAD_WRAP=(ip netns exec "$NS_PBX")
 start_mediad m1 || exit 1
 
-node_kernel() {
-	sipctl --json status 2>/dev/null |
-	    json_print "([(n.get('kernel'), n.get('kernel_legs')) for n in j['media_nodes'] if n.get('node') == 'm1'] or [None])[0]"
-}
-if [ "$(node_kernel)" != '["on", 0]' ]; then
-	diag "sipctl status: $(node_kernel)"
-	diag "mediad: $(grep -h 'kfwd' "$T"/mediad-m1.*.log 2>/dev/null | tail -n 3)"
-	skip "in-kernel forwarding is not available here (see mediad's log line above)"
-	done_testing
-fi
-pass "sipctl status: node m1 (in the PBX namespace) forwards in the kernel (kernel on, 0 legs)"
+need_kernel "sipctl status: node m1 (in the PBX namespace) forwards in the kernel (kernel on, 0 legs)"
 filters=$(in_pbx tc filter show dev pbx0 ingress 2>&1)
 if printf '%s\n' "$filters" | grep -q "bpf .*kfwd_ingress.*direct-action" &&
     grep -q "kfwd: in-kernel forwarding on (tc ingress of pbx0," "$MEDIAD_LOG"; then
@@ -122,10 +112,6 @@ a=$(free_port 2); b=$(free_port 2)
 PROBE_WRAP=(ip netns exec "$NS_PH")
 probe_start a=$A_IP:$a ac=$A_IP:$((a + 1)) b=$B_IP:$b bc=$B_IP:$((b + 1)) || exit 1
 
-paths() {
-	media_rows "$1" | json_print "' '.join(str(r.get('path')) for r in sorted(j, key=lambda r: r['leg']))"
-}
-kernel_legs() { [ "$(node_kernel)" = "[\"on\", $1]" ]; }
 
 # ------------------------------------------------ the call
 phone callee 1002 relay_uas_bye.xml $(offer_keys 0 $B_IP $b $((b + 1)) 0 sendrecv) || exit 1
@@ -155,7 +141,7 @@ fi
 # ------------------------------------------------ 1: latching, into the kernel
 probe send sock=a to=$PBX_IP:$MA ssrc=0xA11CE001 count=250 tag=a1 > /dev/null
 probe send sock=b to=$PBX_IP:$MB ssrc=0xB0B00001 count=250 tag=b1 > /dev/null
-both_kernel() { [ "$(paths "$cid")" = "kernel kernel" ]; }
+both_kernel() { [ "$(leg_paths "$cid")" = "kernel kernel" ]; }
 if wait_until 30 both_kernel; then
 	pass "once both phones are latched, media stats says path=kernel for both legs"
 else
@@ -169,17 +155,24 @@ check_relayed "1002 ($B_IP) gets all 250 of 1001's packets unchanged, from media
 check_relayed "1001 ($A_IP) gets all 250 of 1002's packets unchanged, from mediad's $PBX_IP:$MA" a b1 "$PBX_IP:$MA"
 
 # ------------------------------------------------ 2: in the kernel only
-check_eq "the legs are still in the kernel" "kernel kernel" "$(paths "$cid")"
+check_eq "the legs are still in the kernel" "kernel kernel" "$(leg_paths "$cid")"
 udp0=$(udp_counters "$NS_PBX" InDatagrams OutDatagrams NoPorts InErrors)
-mk_a=$(probe mark sock=a | json_print "j['mark']")
-mk_b=$(probe mark sock=b | json_print "j['mark']")
-probe send sock=a to=$PBX_IP:$MA ssrc=0xA11CE001 count=200 interval=10 seq=1250 ts=200000 tag=a2 > /dev/null
-probe send sock=b to=$PBX_IP:$MB ssrc=0xB0B00001 count=200 interval=10 seq=1250 ts=200000 tag=b2 > /dev/null
-probe_done a2 b2
-check_relayed "in the kernel: 1002 gets 200 more of 1001's packets unchanged, from $PBX_IP:$MB" \
-    b a2 "$PBX_IP:$MB" since=$mk_b
-check_relayed "in the kernel: 1001 gets 200 more of 1002's packets unchanged, from $PBX_IP:$MA" \
-    a b2 "$PBX_IP:$MA" since=$mk_a
+# both_ways PHASE N SEQ TS DESC — both phones send N more packets (from
+# sequence number SEQ, timestamp TS); TAP lines: each gets all of the
+# other's, unchanged, from mediad's port facing it
+both_ways() {
+	local mk_a mk_b
+	mk_a=$(probe mark sock=a | json_print "j['mark']")
+	mk_b=$(probe mark sock=b | json_print "j['mark']")
+	probe send sock=a to=$PBX_IP:$MA ssrc=0xA11CE001 count=$2 interval=10 seq=$3 ts=$4 tag=a$1 > /dev/null
+	probe send sock=b to=$PBX_IP:$MB ssrc=0xB0B00001 count=$2 interval=10 seq=$3 ts=$4 tag=b$1 > /dev/null
+	probe_done a$1 b$1
+	check_relayed "$5: 1002 gets $2 more of 1001's packets unchanged, from $PBX_IP:$MB" \
+	    b a$1 "$PBX_IP:$MB" since=$mk_b
+	check_relayed "$5: 1001 gets $2 more of 1002's packets unchanged, from $PBX_IP:$MA" \
+	    a b$1 "$PBX_IP:$MA" since=$mk_a
+}
+both_ways 2 200 1250 200000 "in the kernel"
 udp1=$(udp_counters "$NS_PBX" InDatagrams OutDatagrams NoPorts InErrors)
 diag "PBX namespace Udp InDatagrams OutDatagrams NoPorts InErrors: before $udp0, after $udp1"
 check_eq "none of those 400 packets went through the PBX namespace's UDP stack (Udp InDatagrams OutDatagrams NoPorts InErrors unchanged): the kernel forwarded them" \
@@ -190,15 +183,7 @@ check_eq "none of those 400 packets went through the PBX namespace's UDP stack (
 in_pbx ip neigh flush dev pbx0
 check_eq "the PBX namespace's neighbour entries for the phones are flushed" "" \
     "$(in_pbx ip neigh show dev pbx0 | awk -v a=$A_IP -v b=$B_IP '($1 == a || $1 == b) && $NF != "FAILED"')"
-mk_a=$(probe mark sock=a | json_print "j['mark']")
-mk_b=$(probe mark sock=b | json_print "j['mark']")
-probe send sock=a to=$PBX_IP:$MA ssrc=0xA11CE001 count=50 interval=10 seq=1450 ts=232000 tag=a3 > /dev/null
-probe send sock=b to=$PBX_IP:$MB ssrc=0xB0B00001 count=50 interval=10 seq=1450 ts=232000 tag=b3 > /dev/null
-probe_done a3 b3
-check_relayed "with the ARP entries gone: 1002 gets 50 more of 1001's packets, from $PBX_IP:$MB" \
-    b a3 "$PBX_IP:$MB" since=$mk_b
-check_relayed "with the ARP entries gone: 1001 gets 50 more of 1002's packets, from $PBX_IP:$MA" \
-    a b3 "$PBX_IP:$MA" since=$mk_a
+both_ways 3 50 1450 232000 "with the ARP entries gone"
 udp2=$(udp_counters "$NS_PBX" InDatagrams OutDatagrams NoPorts InErrors)
 check_eq "... the kernel resolved the phones itself: still no datagram through the PBX namespace's UDP stack" \
     "$udp0" "$udp2"

@@ -14,12 +14,19 @@
  * goes next:
  *   - the peer phone is at an address of this host (a softphone on the
  *     PBX, every loopback test): on up the stack to its socket (TC_ACT_OK);
- *   - else out of the interface the packet came in on
+ *   - else out of the interface the peer phone's packets come in on
  *     (bpf_redirect_neigh: the kernel's route and neighbour lookup, ARP
  *     included).  Not bpf_fib_lookup: it refuses unless the host forwards
  *     IP (net.ipv4.conf.*.forwarding), which a PBX need not do.
- * Anything else — a stranger's source, a fragment, mediad silent for
- * KFWD_ALIVE_NS — passes
+ *     mediad puts a call in only when both phones are on this host or
+ *     neither is (kfwd_consider).
+ * Each leg learns the interface and the local address its phone's packets
+ * arrive on from the first one; until the peer's have come through too,
+ * packets go to userspace.  The IP TOS becomes DSCP EF, as mediad's own
+ * sockets send.
+ * Anything else — a stranger's source, the source on another interface, a
+ * VLAN-tagged frame, a fragment, IP options, lengths that do not add up,
+ * mediad silent for KFWD_ALIVE_NS — passes
  * untouched (TC_ACT_UNSPEC) to mediad's socket, and userspace decides as
  * it always did: nothing here changes what the relay does, only where.
  *
@@ -42,6 +49,7 @@
 #include "kfwd.h"
 
 #define AF_INET		2
+#define KFWD_TOS	0xb8	/* DSCP EF, as mediad's sockets (ports.c) */
 #define KFWD_ALIVE_NS	3000000000ull	/* mediad beats every second */
 
 struct {
@@ -122,12 +130,17 @@ kfwd_ingress(struct __sk_buff *skb)
 	__u32 key, zero = 0, saddr;
 	__u64 *alive, now;
 
-	if (skb->protocol != bpf_htons(ETH_P_IP) || skb->gso_segs > 1)
-		return TC_ACT_UNSPEC;
-	if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) != 0)
+	if (skb->protocol != bpf_htons(ETH_P_IP) || skb->gso_segs > 1 || skb->vlan_present)
+		return TC_ACT_UNSPEC;	/* a VLAN-tagged frame belongs to the VLAN's interface */
+	if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) != 0 || h.eth.h_proto != bpf_htons(ETH_P_IP))
 		return TC_ACT_UNSPEC;
 	if (h.ip.version != 4 || h.ip.ihl != 5 || h.ip.protocol != IPPROTO_UDP ||
 	    (h.ip.frag_off & bpf_htons(0x3fff)) != 0)
+		return TC_ACT_UNSPEC;
+	/* lengths the stack would check: the IP packet within the frame, the UDP datagram its rest */
+	if (bpf_ntohs(h.ip.tot_len) > skb->len - ETH_HLEN ||
+	    bpf_ntohs(h.udp.len) != bpf_ntohs(h.ip.tot_len) - sizeof(struct iphdr) ||
+	    bpf_ntohs(h.udp.len) < sizeof(struct udphdr) + 12)
 		return TC_ACT_UNSPEC;
 	now = bpf_ktime_get_ns();
 	if ((alive = bpf_map_lookup_elem(&kfwd_alive, &zero)) == NULL ||
@@ -139,19 +152,25 @@ kfwd_ingress(struct __sk_buff *skb)
 	if ((v->bind_addr != 0 && h.ip.daddr != v->bind_addr) ||
 	    h.ip.saddr != v->phone_addr || h.udp.source != v->phone_port)
 		return TC_ACT_UNSPEC;	/* not this leg's latched phone */
+	if (v->in_ifindex == 0)
+		v->in_ifindex = skb->ingress_ifindex;	/* where this phone is */
+	else if (v->in_ifindex != skb->ingress_ifindex)
+		return TC_ACT_UNSPEC;	/* the same source from elsewhere: not the phone */
 	if (v->local_addr != h.ip.daddr)
 		v->local_addr = h.ip.daddr;	/* where this phone sends to */
-	if ((saddr = v->out_saddr) == 0) {
-		/* mediad's address toward the peer: where the peer phone sends to */
+	if ((saddr = v->out_saddr) == 0 || v->out_ifindex == 0) {
+		/* learnt from the peer's entry once the peer's packets came through */
 		key = bpf_ntohs(v->out_sport);
 		if ((peer = bpf_map_lookup_elem(&kfwd_legs, &key)) == NULL ||
-		    (saddr = peer->local_addr) == 0)
+		    peer->local_addr == 0 || peer->in_ifindex == 0)
 			return TC_ACT_UNSPEC;
-		v->out_saddr = saddr;
+		if (saddr == 0)
+			v->out_saddr = saddr = peer->local_addr;	/* where the peer sends to */
+		v->out_ifindex = peer->in_ifindex;	/* where the peer is */
 	}
 
 	__sync_fetch_and_add(&v->pkts, 1);
-	__sync_fetch_and_add(&v->bytes, (__u64)(bpf_ntohs(h.udp.len) - sizeof(struct udphdr)));
+	__sync_fetch_and_add(&v->bytes, (__u64)bpf_ntohs(h.udp.len) - sizeof(struct udphdr));
 	v->last_ns = now;
 	kfwd_rx(v, h.rtp, now);
 
@@ -162,6 +181,16 @@ kfwd_ingress(struct __sk_buff *skb)
 	    BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | 4);
 	bpf_l4_csum_replace(skb, UDP_CSUM, h.udp.source, v->out_sport, BPF_F_MARK_MANGLED_0 | 2);
 	bpf_l4_csum_replace(skb, UDP_CSUM, h.udp.dest, v->out_dport, BPF_F_MARK_MANGLED_0 | 2);
+	if (h.ip.tos != KFWD_TOS) {
+		/* DSCP EF, as mediad's own sockets send (IP_TOS) */
+		__u16 oldw, neww;
+		__u8 w[2] = { ((__u8 *)&h.ip)[0], KFWD_TOS };
+
+		__builtin_memcpy(&oldw, &h.ip, 2);
+		__builtin_memcpy(&neww, w, 2);
+		bpf_l3_csum_replace(skb, IP_CSUM, oldw, neww, 2);
+		bpf_skb_store_bytes(skb, IP_OFF + 1, &w[1], 1, 0);
+	}
 	bpf_l3_csum_replace(skb, IP_CSUM, h.ip.saddr, saddr, 4);
 	bpf_l3_csum_replace(skb, IP_CSUM, h.ip.daddr, v->out_daddr, 4);
 	bpf_skb_store_bytes(skb, IP_SADDR, &saddr, 4, 0);
@@ -170,8 +199,8 @@ kfwd_ingress(struct __sk_buff *skb)
 	bpf_skb_store_bytes(skb, UDP_OFF + 2, &v->out_dport, 2, 0);
 	if (v->out_local)
 		return TC_ACT_OK;	/* a local address: up the stack to its socket */
-	/* out of the interface it came in on; the kernel finds route and neighbour */
-	return bpf_redirect_neigh(skb->ingress_ifindex, NULL, 0, 0);
+	/* out of the peer phone's interface; the kernel finds route and neighbour */
+	return bpf_redirect_neigh(v->out_ifindex, NULL, 0, 0);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -47,6 +47,7 @@ kfwd_open(struct mediad *md)
 }
 
 void kfwd_close(struct mediad *md) { (void)md; }
+int kfwd_check(struct mediad *md) { (void)md; return 0; }
 void kfwd_beat(struct mediad *md) { (void)md; }
 void kfwd_consider(struct media_leg *l) { (void)l; }
 void kfwd_drop(struct media_leg *l) { (void)l; }
@@ -65,6 +66,8 @@ int kfwd_status(const struct mediad *md, uint32_t *legs, uint64_t *run_ns)
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/capability.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -96,6 +99,7 @@ struct kfwd {
 	uint32_t		 bind_addr;	/* network order, 0: any */
 	uint32_t		 nlegs;
 	int			 keeper_fd;	/* the keeper's pipe; -1: none */
+	int			 warned;	/* a map update failed (said once) */
 };
 
 static int
@@ -123,7 +127,29 @@ kfwd_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The interfaces to attach to: media.kernel_interfaces, else every one with IPv4. */
+/* Does interface name carry Ethernet frames (or is it lo)?  The program reads an Ethernet header. */
+static int
+kfwd_ether(const char *name)
+{
+	struct ifreq ifr;
+	int fd, ok = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+		ok = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER ||
+		    ifr.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK;
+	close(fd);
+	return ok;
+}
+
+/*
+ * The interfaces to attach to: media.kernel_interfaces, else every one
+ * with IPv4; Ethernet and loopback only (a tun, wg or ppp interface has no
+ * Ethernet header: its phones stay in userspace).
+ */
 static int
 kfwd_pick_ifs(struct mediad *md, struct kfwd *k, char *names, size_t len)
 {
@@ -139,6 +165,11 @@ kfwd_pick_ifs(struct mediad *md, struct kfwd *k, char *names, size_t len)
 				    md->conf->kernel_ifs[n]);
 				return ENODEV;
 			}
+			if (!kfwd_ether(md->conf->kernel_ifs[n])) {
+				log_warnx("kfwd: media.kernel_interfaces: %s is not an Ethernet "
+				    "interface", md->conf->kernel_ifs[n]);
+				return ENODEV;
+			}
 			k->ifindex[k->nifs++] = (int)idx;
 			snprintf(names + strlen(names), len - strlen(names), "%s%s",
 			    names[0] ? " " : "", md->conf->kernel_ifs[n]);
@@ -149,7 +180,8 @@ kfwd_pick_ifs(struct mediad *md, struct kfwd *k, char *names, size_t len)
 		return errno;
 	for (i = ifa; i != NULL; i = i->ifa_next) {
 		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
-		    !(i->ifa_flags & IFF_UP) || (idx = if_nametoindex(i->ifa_name)) == 0)
+		    !(i->ifa_flags & IFF_UP) || (idx = if_nametoindex(i->ifa_name)) == 0 ||
+		    !kfwd_ether(i->ifa_name))
 			continue;
 		for (n = 0; n < k->nifs && k->ifindex[n] != (int)idx; n++)
 			;
@@ -272,7 +304,7 @@ kfwd_open(struct mediad *md)
 	if ((err = kfwd_pick_ifs(md, k, names, sizeof(names))) != 0)
 		goto fail;
 	if ((k->obj = bpf_object__open_mem(kfwd_obj, kfwd_obj_len, &oo)) == NULL) {
-		err = errno;
+		err = errno;	/* libbpf >= 1.0: NULL and errno on error */
 		goto fail;
 	}
 	if ((err = -bpf_object__load(k->obj)) != 0)
@@ -330,6 +362,24 @@ kfwd_close(struct mediad *md)
 	md->kfwd = NULL;
 }
 
+int
+kfwd_check(struct mediad *md)
+{
+	uint32_t zero = 0;
+	uint64_t now;
+
+	if (md->kfwd == NULL)
+		return 0;
+	now = kfwd_now_ns();
+	if (bpf_map_update_elem(md->kfwd->alive_fd, &zero, &now, BPF_ANY) == 0)
+		return 0;
+	/* before Linux 5.19, unprivileged_bpf_disabled refuses even that without CAP_BPF */
+	log_warn("kfwd: in-kernel forwarding off: the table cannot be written without the "
+	    "start's privileges on this kernel; the userspace relay forwards");
+	kfwd_close(md);
+	return EPERM;
+}
+
 void
 kfwd_beat(struct mediad *md)
 {
@@ -352,7 +402,7 @@ kfwd_sync(struct media_leg *l)
 	uint32_t key = l->port;
 	uint64_t seen_ms;
 
-	if (k == NULL || !l->kfwd || bpf_map_lookup_elem(k->legs_fd, &key, &v) != 0)
+	if (k == NULL || l->kfwd <= 0 || bpf_map_lookup_elem(k->legs_fd, &key, &v) != 0)
 		return;
 	if (v.pkts == l->k_pkts)
 		return;		/* nothing went through the kernel: userspace's figures stand */
@@ -363,7 +413,13 @@ kfwd_sync(struct media_leg *l)
 		l->peer->bytes_out += v.bytes - l->k_bytes;
 		l->k_pkts = v.pkts;
 		l->k_bytes = v.bytes;
+		/*
+		 * never later than the loop's now: the tick compares its now
+		 * (taken before this sync) with these, unsigned
+		 */
 		seen_ms = v.last_ns / 1000000u;
+		if (seen_ms > loop_now(l->rtp.md->loop))
+			seen_ms = loop_now(l->rtp.md->loop);
 		if (seen_ms > l->lat_rtp_seen)
 			l->lat_rtp_seen = seen_ms;
 		if (seen_ms > *l->last_rtp)
@@ -375,25 +431,51 @@ kfwd_sync(struct media_leg *l)
 		l->rx.max_seq = (uint16_t)v.rx_max_seq;
 		l->rx.cycles = v.rx_cycles;
 		l->rx.base_seq = v.rx_base_seq;
-		l->rx.received = v.rx_received;
+		/* and the packets userspace saw meanwhile (before the program learnt its way) */
+		l->rx.received = v.rx_received + l->k_urx;
 		l->rx.last_transit = v.rx_last_transit;
 		l->rx.jitter16 = v.rx_jitter16;
 	}
 }
 
-/* Is the address of sa one of this host's (a socket can be bound to it)? */
+/*
+ * Is the address of sa one of this host's: 127/8, or an address of one of
+ * its interfaces?  (Not "can a socket bind it": with ip_nonlocal_bind any
+ * address can.)  -1 when it cannot tell.
+ */
 static int
 kfwd_is_local(const struct sockaddr_in *sa)
 {
-	struct sockaddr_in a = *sa;
-	int fd, local;
+	struct ifaddrs *ifa, *i;
+	int local = 0;
 
-	a.sin_port = 0;
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return 0;
-	local = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
+	if ((ntohl(sa->sin_addr.s_addr) >> 24) == 127)
+		return 1;
+	if (getifaddrs(&ifa) != 0)
+		return -1;
+	for (i = ifa; i != NULL && !local; i = i->ifa_next)
+		local = i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+		    ((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr ==
+		    sa->sin_addr.s_addr;
+	freeifaddrs(ifa);
 	return local;
+}
+
+/*
+ * mediad's address toward leg l's phone: the source the kernel picks for
+ * l's RTP socket, which is connected to the latched phone; 0 when unknown
+ * (the program then learns it from the phone's packets).
+ */
+static uint32_t
+kfwd_local_toward(const struct media_leg *l)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (!l->rtp.connected || getsockname(l->rtp.fd, (struct sockaddr *)&a, &len) != 0 ||
+	    a.sin_family != AF_INET)
+		return 0;
+	return a.sin_addr.s_addr;
 }
 
 /* The map entry for packets from leg l's phone, to go on to its peer's phone. */
@@ -410,8 +492,8 @@ kfwd_entry(const struct kfwd *k, const struct media_leg *l, struct kfwd_leg *v)
 	v->out_sport = htons(l->peer->port);
 	v->out_daddr = to->sin_addr.s_addr;
 	v->out_dport = to->sin_port;
-	v->out_local = (__u16)kfwd_is_local(to);
-	v->out_saddr = k->bind_addr;
+	v->out_local = (__u16)(kfwd_is_local(to) == 1);
+	v->out_saddr = k->bind_addr != 0 ? k->bind_addr : kfwd_local_toward(l->peer);
 	v->clock = l->clock != 0 ? l->clock : 8000;
 	/* the receive state goes on where userspace left it */
 	v->rx_init = (uint32_t)l->rx.init;
@@ -431,22 +513,43 @@ kfwd_consider(struct media_leg *l)
 	struct media_leg *p = l->peer;
 	struct kfwd_leg v[2];
 	uint32_t key[2];
+	int la, lb, err;
 
-	if (k == NULL || l->kfwd || p == NULL || l->s->tap != NULL ||
+	if (k == NULL || l->kfwd != 0 || p == NULL || l->s->tap != NULL ||
 	    l->lat_rtp.ss_family != AF_INET || p->lat_rtp.ss_family != AF_INET)
 		return;
+	/*
+	 * Both phones on this host (the program hands the packet up the
+	 * stack) or neither (out of an interface).  A local phone talking to
+	 * a remote one stays in userspace: its packets arrive on lo and
+	 * must leave on a NIC, or arrive on a NIC with a local source.
+	 */
+	la = kfwd_is_local((const struct sockaddr_in *)(const void *)&l->lat_rtp);
+	lb = kfwd_is_local((const struct sockaddr_in *)(const void *)&p->lat_rtp);
+	if (la < 0 || lb < 0 || la != lb) {
+		l->kfwd = p->kfwd = -1;		/* until a latch moves */
+		log_debug("session %s: one phone on this host, one not: relayed in userspace",
+		    l->s->call);
+		return;
+	}
 	kfwd_entry(k, l, &v[0]);
 	kfwd_entry(k, p, &v[1]);
 	key[0] = l->port;
 	key[1] = p->port;
 	if (bpf_map_update_elem(k->legs_fd, &key[0], &v[0], BPF_ANY) != 0 ||
 	    bpf_map_update_elem(k->legs_fd, &key[1], &v[1], BPF_ANY) != 0) {
+		err = errno;
 		(void)bpf_map_delete_elem(k->legs_fd, &key[0]);
-		log_warn("session %s: into the kernel", l->s->call);
+		l->kfwd = p->kfwd = -1;		/* not again for every packet */
+		if (!k->warned)
+			log_warnx("kfwd: session %s stays in userspace: %s (said once)", l->s->call,
+			    strerror(err));
+		k->warned = 1;
 		return;
 	}
 	l->kfwd = p->kfwd = 1;
 	l->k_pkts = l->k_bytes = p->k_pkts = p->k_bytes = 0;
+	l->k_urx = p->k_urx = 0;
 	k->nlegs += 2;
 	log_debug("session %s: legs on ports %u and %u forwarded in the kernel", l->s->call,
 	    l->port, p->port);
@@ -460,11 +563,15 @@ kfwd_drop(struct media_leg *l)
 	uint32_t key;
 	int i;
 
-	if (k == NULL || !l->kfwd)
+	if (k == NULL || l->kfwd == 0)
 		return;
 	for (i = 0; i < 2; i++) {
-		if (legs[i] == NULL || !legs[i]->kfwd)
+		if (legs[i] == NULL || legs[i]->kfwd == 0)
 			continue;
+		if (legs[i]->kfwd < 0) {	/* refused: may be considered again */
+			legs[i]->kfwd = 0;
+			continue;
+		}
 		kfwd_sync(legs[i]);
 		key = legs[i]->port;
 		(void)bpf_map_delete_elem(k->legs_fd, &key);

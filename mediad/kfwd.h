@@ -24,6 +24,9 @@ struct kfwd_leg {
 	__u32	clock;		/* RTP clock rate, Hz */
 	/* kept by the program */
 	__u32	local_addr;	/* where this phone's packets were sent to */
+	__u32	in_ifindex;	/* the interface they come in on (the first one seen) */
+	__u32	out_ifindex;	/* ... the peer's: where packets for the peer leave */
+	__u32	pad2;
 	__u64	pkts, bytes;	/* forwarded; bytes of UDP payload */
 	__u64	last_ns;	/* CLOCK_MONOTONIC of the last one */
 	/* RFC 3550 A.1 / A.8, as struct rtp_rx */

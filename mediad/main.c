@@ -151,6 +151,7 @@ main(int argc, char **argv)
 	(void)kfwd_open(&md);
 	service_ready();
 	service_caps_clear();
+	(void)kfwd_check(&md);
 	loop_timer_init(&load_timer, load_cb, &md);
 	load_cb(&md);
 	log_info("mediad %s ready: node %s, RTP on %s ports %d-%d (%u pairs), SDP address %s",

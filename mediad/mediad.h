@@ -110,6 +110,11 @@ void	 relay_shutdown(struct mediad *md);
  */
 int	 kfwd_open(struct mediad *md);
 void	 kfwd_close(struct mediad *md);
+/*
+ * After privileges are gone: can mediad still write the table?  (Before
+ * Linux 5.19 not without CAP_BPF.)  0, or EPERM after turning it off.
+ */
+int	 kfwd_check(struct mediad *md);
 /* Once a second: the program forwards only while mediad beats. */
 void	 kfwd_beat(struct mediad *md);
 /* Both RTP legs of l's stream into the kernel, if both are latched (IPv4) and no tap. */
@@ -162,9 +167,10 @@ struct media_leg {
 	uint64_t		 rtcp_in, dropped;	/* dropped: from a stranger, or nowhere to go */
 	struct rtp_rx		 rx;
 	uint32_t		 rr_lost, rr_jitter;	/* from this phone's RTCP reports */
-	/* in-kernel forwarding (kfwd.c): its RTP is in the program's map */
+	/* in-kernel forwarding (kfwd.c): 1 its RTP is in the program's map, -1 refused (until a latch moves) */
 	int			 kfwd;
 	uint64_t		 k_pkts, k_bytes;	/* the map's counts already folded in */
+	uint64_t		 k_urx;		/* RTP userspace received while in the kernel */
 };
 
 struct media_stream {

@@ -372,6 +372,8 @@ session_rtp_seen(struct media_leg *l, const uint8_t *p, size_t len, uint64_t now
 		return;
 	}
 	rx->received++;
+	if (l->kfwd > 0)
+		l->k_urx++;	/* the kernel's copy of rx lacks it (kfwd_sync) */
 	delta = (uint16_t)(seq - rx->max_seq);
 	if (delta < 0x8000) {
 		if (seq < rx->max_seq)
@@ -475,7 +477,7 @@ session_rows_add(struct session_rows *r, const struct session *s, int stream,
 	r->pkts_out[r->n] = l->pkts_out;
 	r->bytes_out[r->n] = l->bytes_out;
 	r->lost[r->n] = session_lost(&l->rx);
-	r->kernel[r->n] = (uint32_t)l->kfwd;
+	r->kernel[r->n] = (uint32_t)(l->kfwd > 0);
 	r->n++;
 }
 

@@ -19,6 +19,9 @@
 #      within 2 s, and nothing that 1003 sends reaches 1004 any more.
 #   U  mediad restarted with media.kernel = false: 1001 -> 1002 is relayed
 #      by mediad itself (path=user, kernel=off), every packet delivered.
+#   W  mediad bound to 0.0.0.0 (advertising 127.0.0.1): the call goes into
+#      the kernel all the same, every packet arrives from 127.0.0.1:port,
+#      and the figures lose nothing (150 each way, 0 lost).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/media.sh"
@@ -180,6 +183,40 @@ sipp_wait U-caller
 sipp_wait U-callee
 check_journal "media.kernel = false: call-end by=timeout, 100 packets each way" call-end "call=$ucid" \
     by=timeout caller_pkts=100 callee_pkts=100
+
+# ------------------------------------------------ W: bound to 0.0.0.0
+stop_mediad m1
+relay_config --pairs 10 --timeout $TMO --bind 0.0.0.0 --advertise $M \
+    --daemon 'daemon: { user = "parley"; };'
+chgrp parley "$CONF"
+chmod 0640 "$CONF"
+start_mediad m1 || exit 1
+call W 1001 1002 $a $b || exit 1
+wcid=$CID
+mk_a=$(probe mark sock=a | json_print "j['mark']")
+mk_b=$(probe mark sock=b | json_print "j['mark']")
+probe send sock=a to=$M:$MA ssrc=0xA11CE003 count=150 tag=wa > /dev/null
+probe send sock=b to=$M:$MB ssrc=0xB0B00003 count=150 tag=wb > /dev/null
+w_kernel() { [ "$(leg_paths "$wcid")" = "kernel kernel" ]; }
+if wait_until 30 w_kernel; then
+	pass "media.bind 0.0.0.0: the call goes into the kernel too (path=kernel both ways)"
+else
+	fail "media.bind 0.0.0.0: the call goes into the kernel too" "$(media_rows "$wcid")"
+fi
+probe_done wa wb
+check_relayed "media.bind 0.0.0.0: 1002 gets 1001's 150 packets from $M:$MB (the address it sends to)" \
+    b wa "$M:$MB" since=$mk_b
+check_relayed "media.bind 0.0.0.0: 1001 gets 1002's 150 packets from $M:$MA" a wb "$M:$MA" since=$mk_a
+rows=$(media_rows "$wcid")
+if printf '%s' "$rows" | json_test "sorted((r['pkts_in'], r['pkts_out'], r['lost']) for r in j) == [(150, 150, 0), (150, 150, 0)]"; then
+	pass "media.bind 0.0.0.0: media stats 150 in and out each way, none lost (the packets userspace saw while the program learnt its way are counted)"
+else
+	fail "media.bind 0.0.0.0: media stats 150 in and out each way, none lost" "$rows"
+fi
+sipp_wait W-caller
+sipp_wait W-callee
+check_journal "media.bind 0.0.0.0: call-end by=timeout, 150 packets each way, none lost" call-end \
+    "call=$wcid" by=timeout caller_pkts=150 callee_pkts=150 caller_lost=0 callee_lost=0
 
 stop_mediad m1
 stop_sipd

@@ -24,11 +24,14 @@
  *
  * The program is attached with handle 1 and priority media.rtp_ports'
  * first port, which nodes on one host never share; a restarted mediad
- * replaces its predecessor's filter.  Detaching it needs CAP_NET_ADMIN,
+ * replaces its predecessor's filter (two nodes bound to different
+ * addresses with the same first port would replace each other's: give
+ * them different ranges).  Detaching it needs CAP_NET_ADMIN,
  * which the serving mediad no longer has: a keeper process, forked at
  * start, holds that one capability and nothing else (no descriptor but a
  * pipe from mediad, no input), and removes the filters when the pipe
- * closes — when mediad exits, however it exits, SIGKILL included.
+ * closes — when mediad exits, however it exits, SIGKILL included — where
+ * they still run its program (not a successor's).
  */
 #include <errno.h>
 #include <string.h>
@@ -100,6 +103,7 @@ struct kfwd {
 	uint32_t		 nlegs;
 	int			 keeper_fd;	/* the keeper's pipe; -1: none */
 	int			 warned;	/* a map update failed (said once) */
+	uint32_t		 prog_id;	/* the loaded program's id, 0: not known */
 };
 
 static int
@@ -204,8 +208,13 @@ kfwd_detach(struct kfwd *k)
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = k->ifindex[i],
 		    .attach_point = BPF_TC_INGRESS);
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = k->prio);
+		LIBBPF_OPTS(bpf_tc_opts, q, .handle = 1, .priority = k->prio);
+		int err;
 
-		int err = -bpf_tc_detach(&hook, &opts);
+		/* only our own program: another mediad may have replaced it since */
+		if (k->prog_id != 0 && (bpf_tc_query(&hook, &q) != 0 || q.prog_id != k->prog_id))
+			continue;
+		err = -bpf_tc_detach(&hook, &opts);
 
 		if (err != 0 && err != ENOENT)
 			log_warnx("kfwd: removing the filter from interface %d: %s", k->ifindex[i],
@@ -314,6 +323,14 @@ kfwd_open(struct mediad *md)
 		goto fail;
 	}
 	k->prog_fd = bpf_program__fd(prog);
+	{
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(k->prog_fd, &info, &len) == 0)
+			k->prog_id = info.id;
+	}
 	k->legs_fd = bpf_object__find_map_fd_by_name(k->obj, "kfwd_legs");
 	k->alive_fd = bpf_object__find_map_fd_by_name(k->obj, "kfwd_alive");
 	if (k->legs_fd < 0 || k->alive_fd < 0) {

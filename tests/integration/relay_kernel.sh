@@ -22,6 +22,8 @@
 #   W  mediad bound to 0.0.0.0 (advertising 127.0.0.1): the call goes into
 #      the kernel all the same, every packet arrives from 127.0.0.1:port,
 #      and the figures lose nothing (150 each way, 0 lost).
+#   A second mediad with the same first RTP port takes over the tc slot;
+#   m1's end leaves that program in place; its own end removes it.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/media.sh"
@@ -218,6 +220,32 @@ sipp_wait W-callee
 check_journal "media.bind 0.0.0.0: call-end by=timeout, 150 packets each way, none lost" call-end \
     "call=$wcid" by=timeout caller_pkts=150 callee_pkts=150 caller_lost=0 callee_lost=0
 
+# ------------------------------------------------ the tc slot taken over
+# a second mediad with the same first port (another control socket, not
+# sipd's) replaces m1's program; m1's end must not remove it
+prog_on_lo() { tc filter show dev lo ingress 2>/dev/null | sed -n "s/.*pref $MEDIA_LO .* id \([0-9]*\) name kfwd_ingress.*/\1/p"; }
+id1=$(prog_on_lo)
+sed -e 's|/media.sock"|/media2.sock"|' -e 's|node = "m1"|node = "m2"|' "$CONF" > "$T/m2.conf"
+chgrp parley "$T/m2.conf"
+chmod 0640 "$T/m2.conf"
+"$MEDIAD" -f -c "$T/m2.conf" 2> "$T/mediad-m2.log" &
+m2=$!
+_bg_pids+=("$m2")
+m2_attached() { id2=$(prog_on_lo); [ -n "$id2" ] && [ "$id2" != "$id1" ]; }
+if wait_until 50 m2_attached; then
+	pass "a second mediad with the same first RTP port takes over the tc slot on lo (program $id1 -> $id2)"
+else
+	fail "a second mediad with the same first RTP port takes over the tc slot on lo" \
+	    "before: '$id1', now: '$(prog_on_lo)'" "$(tail -n 5 "$T/mediad-m2.log")"
+fi
 stop_mediad m1
+sleep 1
+check_eq "m1 ends: its keeper leaves the other mediad's program in place" "$id2" "$(prog_on_lo)"
+kill -TERM "$m2"
+wait "$m2"
+no_prog() { [ -z "$(prog_on_lo)" ]; }
+wait_until 20 no_prog
+check_eq "the second mediad ends: its own keeper removes its program" "" "$(prog_on_lo)"
+
 stop_sipd
 done_testing

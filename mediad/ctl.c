@@ -109,13 +109,12 @@ ctl_on_hello(uint32_t reqid, const struct proto_hello *m, void *arg)
 	void *buf;
 	size_t len;
 	uint32_t klegs;
-	uint64_t krun;
 	int err, kernel;
 
 	log_debug("ctl: HELLO from %s %s (instance %016llx)", m->process, m->node,
 	    (unsigned long long)m->instance);
 	ctl_peer_seen(md, zmq_msg_data(&rq->env[0]), zmq_msg_size(&rq->env[0]));
-	kernel = kfwd_status(md, &klegs, &krun);
+	kernel = kfwd_status(md, &klegs);
 	if ((err = proto_encode_media_status(reqid, md->node, md->instance, md->advertise,
 	    ports_capacity(md->ports), ports_free_count(md->ports),
 	    (uint32_t)session_count(md), md->load, (uint32_t)recout_up(md),

@@ -55,11 +55,10 @@ void kfwd_beat(struct mediad *md) { (void)md; }
 void kfwd_consider(struct media_leg *l) { (void)l; }
 void kfwd_drop(struct media_leg *l) { (void)l; }
 void kfwd_sync(struct media_leg *l) { (void)l; }
-int kfwd_status(const struct mediad *md, uint32_t *legs, uint64_t *run_ns)
+int kfwd_status(const struct mediad *md, uint32_t *legs)
 {
 	(void)md;
 	*legs = 0;
-	*run_ns = 0;
 	return 0;
 }
 
@@ -379,16 +378,20 @@ kfwd_close(struct mediad *md)
 	md->kfwd = NULL;
 }
 
+/* Writes the beat the program checks: now.  0, or -1 and errno. */
+static int
+kfwd_write_beat(const struct kfwd *k)
+{
+	uint32_t zero = 0;
+	uint64_t now = kfwd_now_ns();
+
+	return bpf_map_update_elem(k->alive_fd, &zero, &now, BPF_ANY);
+}
+
 int
 kfwd_check(struct mediad *md)
 {
-	uint32_t zero = 0;
-	uint64_t now;
-
-	if (md->kfwd == NULL)
-		return 0;
-	now = kfwd_now_ns();
-	if (bpf_map_update_elem(md->kfwd->alive_fd, &zero, &now, BPF_ANY) == 0)
+	if (md->kfwd == NULL || kfwd_write_beat(md->kfwd) == 0)
 		return 0;
 	/* before Linux 5.19, unprivileged_bpf_disabled refuses even that without CAP_BPF */
 	log_warn("kfwd: in-kernel forwarding off: the table cannot be written without the "
@@ -400,13 +403,7 @@ kfwd_check(struct mediad *md)
 void
 kfwd_beat(struct mediad *md)
 {
-	uint32_t zero = 0;
-	uint64_t now;
-
-	if (md->kfwd == NULL)
-		return;
-	now = kfwd_now_ns();
-	if (bpf_map_update_elem(md->kfwd->alive_fd, &zero, &now, BPF_ANY) != 0)
+	if (md->kfwd != NULL && kfwd_write_beat(md->kfwd) != 0)
 		log_warn("kfwd: beat");
 }
 
@@ -423,25 +420,23 @@ kfwd_sync(struct media_leg *l)
 		return;
 	if (v.pkts == l->k_pkts)
 		return;		/* nothing went through the kernel: userspace's figures stand */
-	{
-		l->pkts_in += v.pkts - l->k_pkts;
-		l->bytes_in += v.bytes - l->k_bytes;
-		l->peer->pkts_out += v.pkts - l->k_pkts;
-		l->peer->bytes_out += v.bytes - l->k_bytes;
-		l->k_pkts = v.pkts;
-		l->k_bytes = v.bytes;
-		/*
-		 * never later than the loop's now: the tick compares its now
-		 * (taken before this sync) with these, unsigned
-		 */
-		seen_ms = v.last_ns / 1000000u;
-		if (seen_ms > loop_now(l->rtp.md->loop))
-			seen_ms = loop_now(l->rtp.md->loop);
-		if (seen_ms > l->lat_rtp_seen)
-			l->lat_rtp_seen = seen_ms;
-		if (seen_ms > *l->last_rtp)
-			*l->last_rtp = seen_ms;
-	}
+	l->pkts_in += v.pkts - l->k_pkts;
+	l->bytes_in += v.bytes - l->k_bytes;
+	l->peer->pkts_out += v.pkts - l->k_pkts;
+	l->peer->bytes_out += v.bytes - l->k_bytes;
+	l->k_pkts = v.pkts;
+	l->k_bytes = v.bytes;
+	/*
+	 * never later than the loop's now: the tick compares its now (taken
+	 * before this sync) with these, unsigned
+	 */
+	seen_ms = v.last_ns / 1000000u;
+	if (seen_ms > loop_now(l->rtp.md->loop))
+		seen_ms = loop_now(l->rtp.md->loop);
+	if (seen_ms > l->lat_rtp_seen)
+		l->lat_rtp_seen = seen_ms;
+	if (seen_ms > *l->last_rtp)
+		*l->last_rtp = seen_ms;
 	if (v.rx_init) {	/* the kernel saw the latest packets */
 		l->rx.init = 1;
 		l->rx.ssrc = v.rx_ssrc;
@@ -495,9 +490,12 @@ kfwd_local_toward(const struct media_leg *l)
 	return a.sin_addr.s_addr;
 }
 
-/* The map entry for packets from leg l's phone, to go on to its peer's phone. */
+/*
+ * The map entry for packets from leg l's phone, to go on to its peer's
+ * phone; local: both phones are on this host (kfwd_consider found it).
+ */
 static void
-kfwd_entry(const struct kfwd *k, const struct media_leg *l, struct kfwd_leg *v)
+kfwd_entry(const struct kfwd *k, const struct media_leg *l, int local, struct kfwd_leg *v)
 {
 	const struct sockaddr_in *from = (const void *)&l->lat_rtp;
 	const struct sockaddr_in *to = (const void *)&l->peer->lat_rtp;
@@ -509,7 +507,7 @@ kfwd_entry(const struct kfwd *k, const struct media_leg *l, struct kfwd_leg *v)
 	v->out_sport = htons(l->peer->port);
 	v->out_daddr = to->sin_addr.s_addr;
 	v->out_dport = to->sin_port;
-	v->out_local = (__u16)(kfwd_is_local(to) == 1);
+	v->out_local = (__u16)local;
 	v->out_saddr = k->bind_addr != 0 ? k->bind_addr : kfwd_local_toward(l->peer);
 	v->clock = l->clock != 0 ? l->clock : 8000;
 	/* the receive state goes on where userspace left it */
@@ -549,8 +547,8 @@ kfwd_consider(struct media_leg *l)
 		    l->s->call);
 		return;
 	}
-	kfwd_entry(k, l, &v[0]);
-	kfwd_entry(k, p, &v[1]);
+	kfwd_entry(k, l, la, &v[0]);
+	kfwd_entry(k, p, la, &v[1]);
 	key[0] = l->port;
 	key[1] = p->port;
 	if (bpf_map_update_elem(k->legs_fd, &key[0], &v[0], BPF_ANY) != 0 ||
@@ -598,20 +596,10 @@ kfwd_drop(struct media_leg *l)
 }
 
 int
-kfwd_status(const struct mediad *md, uint32_t *legs, uint64_t *run_ns)
+kfwd_status(const struct mediad *md, uint32_t *legs)
 {
-	struct bpf_prog_info info;
-	uint32_t len = sizeof(info);
-
-	*legs = 0;
-	*run_ns = 0;
-	if (md->kfwd == NULL)
-		return 0;
-	*legs = md->kfwd->nlegs;
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(md->kfwd->prog_fd, &info, &len) == 0)
-		*run_ns = info.run_time_ns;	/* 0 unless kernel.bpf_stats_enabled */
-	return 1;
+	*legs = md->kfwd != NULL ? md->kfwd->nlegs : 0;
+	return md->kfwd != NULL;
 }
 
 #endif

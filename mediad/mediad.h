@@ -123,8 +123,8 @@ void	 kfwd_consider(struct media_leg *l);
 void	 kfwd_drop(struct media_leg *l);
 /* Folds the kernel's figures of leg l into it (packets, bytes, last seen, RFC 3550). */
 void	 kfwd_sync(struct media_leg *l);
-/* 1 when on: *legs in the kernel, *run_ns the program's run time (bpf_stats), else 0. */
-int	 kfwd_status(const struct mediad *md, uint32_t *legs, uint64_t *run_ns);
+/* 1 when on, with *legs in the kernel; else 0. */
+int	 kfwd_status(const struct mediad *md, uint32_t *legs);
 
 /* ---------------------------------------------------------------- session.c */
 

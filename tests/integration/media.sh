@@ -269,3 +269,15 @@ need_kernel() {
 leg_paths() {
 	media_rows "$1" | json_print "' '.join(str(r.get('path')) for r in sorted(j, key=lambda r: r['leg']))"
 }
+
+_in_kernel() { [ "$(leg_paths "$1")" = "kernel kernel" ]; }
+
+# check_in_kernel DESC CALL-ID — TAP line: within 3 s both legs of the
+# call are forwarded in the kernel (media stats path=kernel)
+check_in_kernel() {
+	if wait_until 30 _in_kernel "$2"; then
+		pass "$1"
+	else
+		fail "$1" "$(media_rows "$2")" "--- mediad log:" "$(tail -n 20 "$MEDIAD_LOG")"
+	fi
+}

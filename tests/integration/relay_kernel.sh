@@ -89,13 +89,7 @@ call A 1001 1002 $a $b || exit 1
 acid=$CID
 probe send sock=a to=$M:$MA ssrc=0xA11CE001 count=250 tag=a > /dev/null
 probe send sock=b to=$M:$MB ssrc=0xB0B00001 count=250 skip=100,200 tag=b > /dev/null
-both_kernel() { [ "$(leg_paths "$acid")" = "kernel kernel" ]; }
-if wait_until 30 both_kernel; then
-	pass "call A: once both phones are latched, media stats says path=kernel for both legs"
-else
-	fail "call A: once both phones are latched, media stats says path=kernel for both legs" \
-	    "$(media_rows "$acid")"
-fi
+check_in_kernel "call A: once both phones are latched, media stats says path=kernel for both legs" "$acid"
 wait_until 30 kernel_legs 2
 check_eq "call A: sipctl status: kernel on, 2 legs in the kernel" '["on", 2]' "$(node_kernel)"
 probe_done a b
@@ -135,12 +129,7 @@ call K 1003 1004 $ka $kb || exit 1
 kcid=$CID
 probe send sock=ka to=$M:$MA ssrc=0x4A000001 count=0 tag=ka > /dev/null
 probe send sock=kb to=$M:$MB ssrc=0x4B000001 count=0 tag=kb > /dev/null
-k_kernel() { [ "$(leg_paths "$kcid")" = "kernel kernel" ]; }
-if wait_until 30 k_kernel; then
-	pass "call K: in the kernel (path=kernel both ways)"
-else
-	fail "call K: in the kernel (path=kernel both ways)" "$(media_rows "$kcid")"
-fi
+check_in_kernel "call K: in the kernel (path=kernel both ways)" "$kcid"
 kill_mediad m1
 if wait_until 20 eval '! filter_on_lo'; then
 	pass "call K: within 2 s of mediad's SIGKILL its keeper has removed the program from lo"
@@ -199,12 +188,7 @@ mk_a=$(probe mark sock=a | json_print "j['mark']")
 mk_b=$(probe mark sock=b | json_print "j['mark']")
 probe send sock=a to=$M:$MA ssrc=0xA11CE003 count=150 tag=wa > /dev/null
 probe send sock=b to=$M:$MB ssrc=0xB0B00003 count=150 tag=wb > /dev/null
-w_kernel() { [ "$(leg_paths "$wcid")" = "kernel kernel" ]; }
-if wait_until 30 w_kernel; then
-	pass "media.bind 0.0.0.0: the call goes into the kernel too (path=kernel both ways)"
-else
-	fail "media.bind 0.0.0.0: the call goes into the kernel too" "$(media_rows "$wcid")"
-fi
+check_in_kernel "media.bind 0.0.0.0: the call goes into the kernel too (path=kernel both ways)" "$wcid"
 probe_done wa wb
 check_relayed "media.bind 0.0.0.0: 1002 gets 1001's 150 packets from $M:$MB (the address it sends to)" \
     b wa "$M:$MB" since=$mk_b

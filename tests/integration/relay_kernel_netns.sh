@@ -141,13 +141,7 @@ fi
 # ------------------------------------------------ 1: latching, into the kernel
 probe send sock=a to=$PBX_IP:$MA ssrc=0xA11CE001 count=250 tag=a1 > /dev/null
 probe send sock=b to=$PBX_IP:$MB ssrc=0xB0B00001 count=250 tag=b1 > /dev/null
-both_kernel() { [ "$(leg_paths "$cid")" = "kernel kernel" ]; }
-if wait_until 30 both_kernel; then
-	pass "once both phones are latched, media stats says path=kernel for both legs"
-else
-	fail "once both phones are latched, media stats says path=kernel for both legs" \
-	    "$(media_rows "$cid")" "--- mediad log:" "$(tail -n 20 "$MEDIAD_LOG")"
-fi
+check_in_kernel "once both phones are latched, media stats says path=kernel for both legs" "$cid"
 wait_until 30 kernel_legs 2
 check_eq "sipctl status: kernel on, 2 legs in the kernel" '["on", 2]' "$(node_kernel)"
 probe_done a1 b1
